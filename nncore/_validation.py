@@ -1,0 +1,181 @@
+# SPDX-License-Identifier: MIT
+"""The input policy: everything the compiled core receives is checked here.
+
+- ``X`` is 2-D with at least one row and the network's number of features; a
+  single sample must be passed as one row, ``(1, n_features)``.
+- Any real numeric input (lists, bool, integer and floating dtypes, any
+  memory order, read-only arrays, memmaps) is accepted and converted to the
+  network's dtype with ``np.ascontiguousarray``: a copy is made only when the
+  dtype or the memory layout requires it. Object, complex, string, bytes,
+  structured and datetime data raise ``TypeError``.
+- No NaN or infinity anywhere (``ValueError``).
+- Targets depend on the output layer: integer class labels ``(n,)`` in
+  ``[0, n_out)`` or rows of class probabilities ``(n, n_out)`` summing to 1
+  for softmax; values in [0, 1], shape ``(n,)`` (one output) or
+  ``(n, n_out)``, for sigmoid; any finite reals of the same shapes for
+  identity.
+- Sizes handed to BLAS must fit its 32-bit integers.
+Every message names the argument, what was expected and what was given.
+Nothing here mutates its inputs or any network.
+"""
+import numbers
+import operator
+
+import numpy as np
+
+# SciPy's BLAS takes C ints: every matrix dimension and leading dimension
+# handed to it must stay below this.
+INT_MAX = 2**31 - 1
+
+_DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+def check_dtype(dtype):
+    """Return np.float32 or np.float64 for any spelling of those two dtypes."""
+    try:
+        name = np.dtype(dtype).name
+    except TypeError as exc:
+        raise TypeError(f"dtype must be float32 or float64, got {dtype!r}") from exc
+    if name not in _DTYPES:
+        raise TypeError(f"dtype must be float32 or float64, got {name}")
+    return _DTYPES[name]
+
+
+def check_int(value, name, minimum=1):
+    """Return ``value`` as an int >= minimum; bools and non-integers raise."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    value = operator.index(value)
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def check_positive_float(value, name):
+    """Return ``value`` as a finite float > 0."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    value = float(value)
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive finite number, got {value}")
+    return value
+
+
+def check_choice(value, name, choices, aliases=None):
+    """Return the canonical name of ``value`` among ``choices``."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, got {type(value).__name__}")
+    value = (aliases or {}).get(value, value)
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {sorted(choices)}, got {value!r}")
+    return value
+
+
+def check_layer_sizes(layer_sizes):
+    """Return the layer sizes as a tuple of ints: inputs, hidden..., outputs."""
+    if isinstance(layer_sizes, (str, bytes)) or not hasattr(layer_sizes, "__len__"):
+        raise TypeError("layer_sizes must be a sequence of integers such as "
+                        f"[64, 32, 10], got {type(layer_sizes).__name__}")
+    if len(layer_sizes) < 2:
+        raise ValueError("layer_sizes needs at least two entries (inputs and "
+                         f"outputs), got {len(layer_sizes)}")
+    sizes = tuple(check_int(size, f"layer_sizes[{l}]")
+                  for l, size in enumerate(layer_sizes))
+    for l, size in enumerate(sizes):
+        if size + 1 > INT_MAX:
+            raise ValueError(f"layer_sizes[{l}] = {size} is too large for BLAS "
+                             f"(at most {INT_MAX - 1})")
+    return sizes
+
+
+def _numeric_array(data, name):
+    """np.asarray(data) with a real numeric dtype, or TypeError."""
+    if isinstance(data, (str, bytes)):
+        raise TypeError(f"{name} must be numeric array-like, got {type(data).__name__}")
+    try:
+        array = np.asarray(data)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{name} could not be converted to a numeric array: {exc}") from exc
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {array.dtype}")
+    return array
+
+
+def _check_finite(array, name):
+    # A sum is one pass with no temporary; only if it is not finite (a NaN, an
+    # inf, or an overflow of large finite values) is the exact test run.
+    if np.isfinite(np.sum(array, dtype=np.float64)):
+        return
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} contains NaN or infinity")
+
+
+def as_input(X, dtype, n_features, name="X"):
+    """Validate and convert network input to a C-contiguous (n, n_features) array."""
+    array = _numeric_array(X, name)
+    if array.ndim != 2:
+        hint = (" (reshape a single sample to (1, n_features))"
+                if array.ndim == 1 else "")
+        raise ValueError(f"{name} must be 2-D (n_samples, n_features), got "
+                         f"{array.ndim}-D with shape {array.shape}{hint}")
+    if array.shape[0] == 0:
+        raise ValueError(f"{name} is empty: it needs at least one sample")
+    if array.shape[1] != n_features:
+        raise ValueError(f"{name} has {array.shape[1]} features, but the network "
+                         f"expects {n_features}")
+    array = np.ascontiguousarray(array, dtype=dtype)
+    _check_finite(array, name)
+    return array
+
+
+def as_target(y, output, n_out, dtype, n_samples, name="y"):
+    """Validate targets and return them as a C-contiguous (n_samples, n_out) array."""
+    array = _numeric_array(y, name)
+    if array.ndim not in (1, 2):
+        raise ValueError(f"{name} must be 1-D or 2-D, got {array.ndim}-D")
+    if array.shape[0] != n_samples:
+        raise ValueError(f"{name} has {array.shape[0]} samples, but X has {n_samples}")
+    _check_finite(array, name)
+    if output == "softmax" and array.ndim == 1:
+        return _one_hot(array, n_out, dtype, name)
+    if array.ndim == 1:
+        if n_out != 1:
+            raise ValueError(f"{name} is 1-D, but the network has {n_out} "
+                             f"{output} outputs: pass shape ({n_samples}, {n_out})")
+        array = array.reshape(-1, 1)
+    if array.shape[1] != n_out:
+        raise ValueError(f"{name} has {array.shape[1]} columns, but the network "
+                         f"has {n_out} outputs")
+    target = np.ascontiguousarray(array, dtype=dtype)
+    if output in ("softmax", "sigmoid"):
+        if target.min() < 0 or target.max() > 1:
+            raise ValueError(f"{name} for a {output} output must lie in [0, 1]")
+    if output == "softmax":
+        tolerance = np.sqrt(np.finfo(dtype).eps)
+        if not np.allclose(target.sum(axis=1), 1, rtol=0, atol=tolerance):
+            raise ValueError(f"rows of {name} must sum to 1 (one-hot or class "
+                             "probabilities) for a softmax output")
+    return target
+
+
+def _one_hot(labels, n_out, dtype, name):
+    if labels.dtype.kind == "f":
+        if not np.array_equal(labels, np.floor(labels)):
+            raise ValueError(f"{name} holds class labels for a softmax output, "
+                             "but has non-integer values")
+    lowest, highest = labels.min(), labels.max()
+    if lowest < 0 or highest >= n_out:
+        bad = lowest if lowest < 0 else highest
+        raise ValueError(f"{name} has label {bad:g}, but the network's "
+                         f"{n_out} outputs take labels 0..{n_out - 1}")
+    target = np.zeros((labels.shape[0], n_out), dtype=dtype)
+    target[np.arange(labels.shape[0]), labels.astype(np.intp)] = 1
+    return target
+
+
+def check_batch(batch_size, n_samples):
+    """Return batch_size clipped to n_samples; it is a BLAS dimension (C int)."""
+    batch_size = min(check_int(batch_size, "batch_size"), n_samples)
+    if batch_size > INT_MAX:
+        raise ValueError(f"batch_size {batch_size} exceeds the BLAS limit {INT_MAX}")
+    return batch_size

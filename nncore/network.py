@@ -1,0 +1,347 @@
+# SPDX-License-Identifier: MIT
+"""The ``Network`` class: a multilayer perceptron trained by the compiled core."""
+import threading
+
+import numpy as np
+
+from . import _dispatch, _params, _validation
+from .exceptions import DivergenceError
+
+_core = _dispatch.load()
+
+# Rows per BLAS pass in forward, loss and gradients: large enough for gemm to
+# run at full speed, small enough that the work space stays in cache.
+CHUNK_ROWS = 256
+
+
+class Network:
+    """A multilayer perceptron with sigmoid-family hidden layers, trained by SGD.
+
+    Each layer forms weighted sums of the layer below plus a bias and applies
+    an activation; the output layer is compared with the target through the
+    error function that matches it; backpropagation gives the gradient of the
+    mean error for every weight, and training updates every weight in place.
+
+    Parameters
+    ----------
+    layer_sizes : sequence of int
+        Units per layer, inputs first and outputs last, e.g. ``[64, 32, 10]``.
+    activation : {"sigmoid", "tanh", "relu", "identity"}, default "sigmoid"
+        Activation of the hidden layers (``"logistic"`` is a synonym of
+        ``"sigmoid"``).
+    output : {"softmax", "sigmoid", "identity"}, default "softmax"
+        Output layer and its error function: softmax with categorical
+        cross-entropy (classes), independent sigmoids with binary
+        cross-entropy (binary or multi-label), identity with half the squared
+        error (regression).
+    dtype : {"float64", "float32"}, default "float64"
+        Dtype of the parameters and of all computation; inputs are converted
+        to it.
+    seed : int, numpy.random.Generator or None, default None
+        Seeds the initial weights and, unless ``fit`` is given its own seed,
+        the shuffling of the samples. The same integer seed gives the same
+        weights and the same training, bit for bit.
+
+    Attributes
+    ----------
+    layer_sizes : tuple of int
+    activation, output : str
+    dtype : numpy.dtype
+    params : ndarray, shape (n_params,)
+        The flat parameter buffer; ``weights`` and ``biases`` are views of it.
+
+    Notes
+    -----
+    Weights and biases are initialised uniformly in ``[-r, r]`` with
+    ``r = sqrt(k / (n_in + n_out))`` (Glorot), ``k = 2`` for sigmoid hidden
+    layers and 6 otherwise, as scikit-learn does.
+
+    The error of one sample, from the output pre-activations z and target t:
+    softmax ``-sum_j t_j log softmax(z)_j``; sigmoid
+    ``sum_j -t_j log s(z_j) - (1 - t_j) log(1 - s(z_j))``; identity
+    ``0.5 * sum_j (z_j - t_j)**2``. The logarithms are evaluated from z
+    directly (log-sum-exp, softplus), so the error is exact and finite for any
+    finite z, with no clipping. ``loss`` and the training losses are the mean
+    over samples; gradients are those of that mean.
+
+    Training methods (``train_step``, ``fit``) of one network are serialised
+    by a lock: a second call from another thread waits for the first.
+    ``forward``, ``loss`` and ``gradients`` hold no shared state and may run
+    concurrently with each other; run concurrently with training they see
+    weights that are being updated. Separate networks train fully in parallel:
+    the core releases the GIL.
+
+    Examples
+    --------
+    >>> import numpy as np, nncore
+    >>> net = nncore.Network([2, 3, 2], seed=0)
+    >>> X = np.array([[0., 0.], [0., 1.], [1., 0.], [1., 1.]])
+    >>> net.forward(X).shape
+    (4, 2)
+    """
+
+    def __init__(self, layer_sizes, activation="sigmoid", output="softmax",
+                 dtype="float64", seed=None):
+        sizes = _validation.check_layer_sizes(layer_sizes)
+        activation = _validation.check_choice(
+            activation, "activation", _params.ACTIVATIONS,
+            _params.ACTIVATION_ALIASES)
+        output = _validation.check_choice(output, "output", _params.OUTPUTS)
+        if output == "softmax" and sizes[-1] < 2:
+            raise ValueError("a softmax output needs at least 2 units, got "
+                             f"{sizes[-1]}; use output='sigmoid' for one unit")
+        self._dtype = np.dtype(_validation.check_dtype(dtype))
+        self._rng = np.random.default_rng(seed)
+        self._sizes = sizes
+        self._activation = activation
+        self._output = output
+        self._size_array = np.asarray(sizes, dtype=np.intp)
+        self._offsets, n_params = _params.layout(sizes)
+        self._params = np.empty(n_params, dtype=self._dtype)
+        self._weights, self._biases = _params.views(self._params, sizes, self._offsets)
+        self._lock = threading.Lock()
+        self._train_work = {}
+        factor = 2.0 if activation == "sigmoid" else 6.0
+        for l in range(len(sizes) - 1):
+            n_in, n_out = sizes[l], sizes[l + 1]
+            bound = np.sqrt(factor / (n_in + n_out))
+            # Drawn in float64 in scikit-learn's order (coefs, then
+            # intercepts), then stored in the network's dtype.
+            self._weights[l][...] = self._rng.uniform(-bound, bound, (n_in, n_out))
+            self._biases[l][...] = self._rng.uniform(-bound, bound, n_out)
+
+    # -- properties ---------------------------------------------------------
+
+    @property
+    def layer_sizes(self):
+        """Units per layer, inputs first (tuple of int)."""
+        return self._sizes
+
+    @property
+    def activation(self):
+        """Hidden-layer activation name."""
+        return self._activation
+
+    @property
+    def output(self):
+        """Output layer name (``"softmax"``, ``"sigmoid"`` or ``"identity"``)."""
+        return self._output
+
+    @property
+    def dtype(self):
+        """Dtype of the parameters and of all computation."""
+        return self._dtype
+
+    @property
+    def params(self):
+        """The flat parameter buffer, shape (n_params,); writes change the network."""
+        return self._params
+
+    @property
+    def weights(self):
+        """List of writable (n_in, n_out) views of each layer's weights."""
+        return list(self._weights)
+
+    @property
+    def biases(self):
+        """List of writable (n_out,) views of each layer's biases."""
+        return list(self._biases)
+
+    @property
+    def n_params(self):
+        """Total number of weights and biases."""
+        return self._params.shape[0]
+
+    def __repr__(self):
+        return (f"Network({list(self._sizes)}, activation={self._activation!r}, "
+                f"output={self._output!r}, dtype={self._dtype.name!r})")
+
+    # -- internals ----------------------------------------------------------
+
+    def _spec(self):
+        return (self._size_array, self._offsets,
+                _params.ACTIVATIONS[self._activation], _params.OUTPUTS[self._output])
+
+    def _work(self, batch):
+        return np.empty(_core._workspace_size(self._size_array, batch),
+                        dtype=self._dtype)
+
+    def _inputs(self, X, y):
+        X = _validation.as_input(X, self._dtype, self._sizes[0])
+        T = _validation.as_target(y, self._output, self._sizes[-1], self._dtype,
+                                  X.shape[0])
+        return X, T
+
+    def _loss_grad(self, X, T, want_grad):
+        batch = min(CHUNK_ROWS, X.shape[0])
+        grad = np.empty(self.n_params if want_grad else 0, dtype=self._dtype)
+        total = _core._loss_grad(self._params, *self._spec(), X, T, grad,
+                                 want_grad, self._work(batch), batch)
+        return total / X.shape[0], grad
+
+    # -- public API -----------------------------------------------------------
+
+    def forward(self, X):
+        """Output activations of the network for every sample.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, n_features)
+            Converted to the network's dtype (copied only if needed).
+
+        Returns
+        -------
+        ndarray, shape (n_samples, n_out), network dtype
+            Class probabilities for softmax, per-output probabilities for
+            sigmoid, real values for identity.
+        """
+        X = _validation.as_input(X, self._dtype, self._sizes[0])
+        out = np.empty((X.shape[0], self._sizes[-1]), dtype=self._dtype)
+        batch = min(CHUNK_ROWS, X.shape[0])
+        _core._forward(self._params, *self._spec(), X, out, self._work(batch), batch)
+        return out
+
+    def loss(self, X, y):
+        """Mean error of the network over the samples.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, n_features)
+        y : array-like
+            Targets: class labels (n_samples,) or probability rows
+            (n_samples, n_out) for softmax; values in [0, 1], shape
+            (n_samples,) or (n_samples, n_out), for sigmoid; reals of those
+            shapes for identity.
+
+        Returns
+        -------
+        float
+        """
+        X, T = self._inputs(X, y)
+        return float(self._loss_grad(X, T, False)[0])
+
+    def gradients(self, X, y):
+        """Gradient of ``loss(X, y)`` with respect to every weight and bias.
+
+        The network is not changed.
+
+        Parameters
+        ----------
+        X, y : array-like
+            As for ``loss``.
+
+        Returns
+        -------
+        dW : list of ndarray, shape (n_in, n_out) per layer
+        db : list of ndarray, shape (n_out,) per layer
+        """
+        X, T = self._inputs(X, y)
+        grad = self._loss_grad(X, T, True)[1]
+        dW, db = _params.views(grad, self._sizes, self._offsets)
+        return [np.ascontiguousarray(w) for w in dW], [b.copy() for b in db]
+
+    def train_step(self, X, y, learning_rate=0.1):
+        """One gradient-descent step on the batch (X, y), in place.
+
+        Every weight w becomes ``w - learning_rate * dE/dw`` where E is the
+        mean error over the batch.
+
+        Parameters
+        ----------
+        X, y : array-like
+            The batch, as for ``loss``.
+        learning_rate : float, default 0.1
+            Positive step size.
+
+        Returns
+        -------
+        float
+            The batch's mean error before the update.
+
+        Raises
+        ------
+        DivergenceError
+            If the error or the gradient is not finite; the network is then
+            left unchanged.
+        """
+        learning_rate = _validation.check_positive_float(learning_rate, "learning_rate")
+        X, T = self._inputs(X, y)
+        with self._lock:
+            loss, grad = self._loss_grad(X, T, True)
+            if not (np.isfinite(loss) and np.isfinite(grad).all()):
+                raise DivergenceError(
+                    "the loss or its gradient is not finite; the network is "
+                    "unchanged. Scale the inputs or lower the learning rate.")
+            grad *= -learning_rate
+            self._params += grad
+        return float(loss)
+
+    def fit(self, X, y, epochs=1, batch_size=1, learning_rate=0.1, shuffle=True,
+            seed=None):
+        """Train by stochastic gradient descent, updating the weights in place.
+
+        Each epoch walks through all samples in batches of ``batch_size``
+        (the last batch may be smaller) and after each batch moves every
+        weight by ``-learning_rate`` times the gradient of the batch's mean
+        error. ``batch_size=1`` is classic online training.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, n_features)
+        y : array-like
+            Targets, as for ``loss``.
+        epochs : int, default 1
+        batch_size : int, default 1
+            Clipped to n_samples.
+        learning_rate : float, default 0.1
+        shuffle : bool, default True
+            Visit the samples in a new random order every epoch.
+        seed : int, numpy.random.Generator or None, default None
+            Seeds the shuffling; None continues the network's own generator
+            (seeded by the constructor's ``seed``).
+
+        Returns
+        -------
+        list of float
+            Per epoch, the mean error over the samples, each taken before its
+            batch's update.
+
+        Raises
+        ------
+        DivergenceError
+            If the error becomes non-finite (learning rate too high, inputs
+            not scaled). The network keeps the last finite weights.
+        KeyboardInterrupt
+            On Ctrl-C, within milliseconds; the network keeps the weights of
+            the last completed step and can go on training.
+        """
+        epochs = _validation.check_int(epochs, "epochs")
+        learning_rate = _validation.check_positive_float(learning_rate, "learning_rate")
+        if not isinstance(shuffle, (bool, np.bool_)):
+            raise TypeError(f"shuffle must be a bool, got {type(shuffle).__name__}")
+        X, T = self._inputs(X, y)
+        n = X.shape[0]
+        batch = _validation.check_batch(batch_size, n)
+        rng = self._rng if seed is None else np.random.default_rng(seed)
+        sequential = np.arange(n, dtype=np.intp)
+        losses = []
+        with self._lock:
+            work = self._train_work.get(batch)
+            if work is None:
+                # One work space per batch size, kept for later calls.
+                self._train_work = {batch: self._work(batch)}
+                work = self._train_work[batch]
+            backup = np.empty_like(self._params)
+            for epoch in range(epochs):
+                order = rng.permutation(n).astype(np.intp) if shuffle else sequential
+                total, done, status = _core._train_epoch(
+                    self._params, *self._spec(), X, T, order, batch,
+                    learning_rate, work, backup)
+                if status != 0:
+                    raise DivergenceError(
+                        f"the loss became non-finite in epoch {epoch} near "
+                        f"sample {done} of the epoch; the network holds the last "
+                        "finite weights. Lower the learning rate or scale the "
+                        "inputs.", epoch=epoch, sample=done)
+                losses.append(total / n)
+        return losses

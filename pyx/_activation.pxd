@@ -1,0 +1,92 @@
+# SPDX-License-Identifier: MIT
+"""Activations, their derivatives and the output error functions (header only).
+
+Every function is exact for any finite input: no overflow, no NaN from a
+saturated unit. Derivatives are written in terms of the activation a = f(z),
+which is what the backward pass keeps.
+"""
+from cython cimport floating
+from libc.math cimport exp, log, log1p, tanh, fabs
+
+from _defs cimport (ACT_IDENTITY, ACT_SIGMOID, ACT_TANH, ACT_RELU,
+                    OUT_IDENTITY, OUT_SIGMOID, OUT_SOFTMAX)
+
+
+cdef inline floating sigmoid(floating z) noexcept nogil:
+    # Branch on the sign so exp() only ever sees a non-positive argument.
+    cdef floating e
+    if z >= 0:
+        return 1 / (1 + <floating>exp(-z))
+    e = <floating>exp(z)
+    return e / (1 + e)
+
+
+cdef inline double softplus(double z) noexcept nogil:
+    # log(1 + exp(z)) = max(z, 0) + log1p(exp(-|z|)): never overflows.
+    return (z if z > 0 else 0.0) + log1p(exp(-fabs(z)))
+
+
+cdef inline floating activate(int kind, floating z) noexcept nogil:
+    if kind == ACT_SIGMOID:
+        return sigmoid(z)
+    if kind == ACT_TANH:
+        return <floating>tanh(z)
+    if kind == ACT_RELU:
+        return z if z > 0 else 0
+    return z
+
+
+cdef inline floating derivative(int kind, floating a) noexcept nogil:
+    # f'(z) expressed through a = f(z).
+    if kind == ACT_SIGMOID:
+        return a * (1 - a)
+    if kind == ACT_TANH:
+        return 1 - a * a
+    if kind == ACT_RELU:
+        return 1 if a > 0 else 0
+    return 1
+
+
+cdef inline void activate_row(int kind, Py_ssize_t n, const floating* b,
+                              floating* z) noexcept nogil:
+    # z := f(z + b) for one row of pre-activations; b may be strided (see NetSpec).
+    cdef Py_ssize_t j
+    for j in range(n):
+        z[j] = activate(kind, z[j] + b[j])
+
+
+cdef inline double output_row(int output, Py_ssize_t n, floating* z,
+                              const floating* t) noexcept nogil:
+    """z := output activation of z, in place; return the error against t.
+
+    The error is computed from the logits z, not from clipped probabilities,
+    so it is exact and finite for every finite z. With t == NULL no error is
+    computed and 0 is returned.
+    """
+    cdef Py_ssize_t j
+    cdef double zmax, total, err = 0
+    if output == OUT_SOFTMAX:
+        # Max-shifted: exp() sees only non-positive arguments; log(total) >= 0.
+        zmax = z[0]
+        for j in range(1, n):
+            if z[j] > zmax:
+                zmax = z[j]
+        total = 0
+        for j in range(n):
+            total += exp(z[j] - zmax)
+        if t != NULL:
+            for j in range(n):
+                err -= t[j] * (z[j] - zmax - log(total))
+        for j in range(n):
+            z[j] = <floating>(exp(z[j] - zmax) / total)
+    elif output == OUT_SIGMOID:
+        for j in range(n):
+            if t != NULL:
+                # -t log s(z) - (1 - t) log(1 - s(z)) = softplus(z) - t z
+                err += softplus(z[j]) - <double>t[j] * z[j]
+            z[j] = sigmoid(z[j])
+    else:
+        if t != NULL:
+            for j in range(n):
+                err += 0.5 * (<double>z[j] - t[j]) * (<double>z[j] - t[j])
+    return err

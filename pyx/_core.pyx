@@ -1,0 +1,532 @@
+# SPDX-License-Identifier: MIT
+"""Compiled core of nncore: feedforward, backpropagation and in-place updates.
+
+Kernels are ``cdef ... noexcept nogil`` functions over raw pointers, fused over
+float and double; they allocate nothing and touch only the buffers they are
+given. The private ``def`` entry points at the bottom take typed memoryviews
+from ``nncore.network`` (which has already validated every array), check the
+layout cheaply, run the work with the GIL released and raise afterwards.
+The same source is compiled once per instruction set (see setup.py).
+"""
+from cython cimport floating
+from libc.math cimport isfinite
+from libc.string cimport memcpy, memset
+from cpython.exc cimport PyErr_CheckSignals
+
+from _defs cimport (NetSpec, ACT_IDENTITY, ACT_SIGMOID, ACT_TANH, ACT_RELU,
+                    OUT_IDENTITY, OUT_SIGMOID, OUT_SOFTMAX,
+                    MODE_FORWARD, MODE_LOSS, MODE_BACKWARD,
+                    STATUS_OK, STATUS_NONFINITE)
+from _activation cimport sigmoid, activate, derivative, activate_row, output_row
+from _blas cimport gemm
+
+cdef extern from "_simd.h" nogil:
+    float nn_dot_f(Py_ssize_t n, const float* x, const float* y)
+    double nn_dot_d(Py_ssize_t n, const double* x, const double* y)
+    void nn_axpy_f(Py_ssize_t n, float c, const float* x, float* y)
+    void nn_axpy_d(Py_ssize_t n, double c, const double* x, double* y)
+    void nn_backprop_row_f(Py_ssize_t n, float d, float step, const float* a,
+                           float* w, float* back)
+    void nn_backprop_row_d(Py_ssize_t n, double d, double step, const double* a,
+                           double* w, double* back)
+
+# Multiply-adds of work between two checks for Ctrl-C: a few milliseconds at
+# the speeds measured on the development machines, so KeyboardInterrupt
+# arrives well within a second while the check itself costs nothing.
+cdef Py_ssize_t WORK_PER_CHUNK = 1 << 23
+
+
+# ---------------------------------------------------------------------------
+# Small fused helpers over the C loops of _simd.h
+# ---------------------------------------------------------------------------
+
+cdef inline floating dot(Py_ssize_t n, const floating* x,
+                         const floating* y) noexcept nogil:
+    if floating is float:
+        return nn_dot_f(n, x, y)
+    else:
+        return nn_dot_d(n, x, y)
+
+
+cdef inline void axpy(Py_ssize_t n, floating c, const floating* x,
+                      floating* y) noexcept nogil:
+    if floating is float:
+        nn_axpy_f(n, c, x, y)
+    else:
+        nn_axpy_d(n, c, x, y)
+
+
+cdef inline void backprop_row(Py_ssize_t n, floating d, floating step,
+                              const floating* a, floating* w,
+                              floating* back) noexcept nogil:
+    if floating is float:
+        nn_backprop_row_f(n, d, step, a, w, back)
+    else:
+        nn_backprop_row_d(n, d, step, a, w, back)
+
+
+# ---------------------------------------------------------------------------
+# Workspace layout (one flat array, allocated by Python, sized by this code)
+# ---------------------------------------------------------------------------
+# For a batch capacity B:  [acts_0 | ... | acts_{L-1} | delta | delta' | gather | vec]
+#   acts_l   B * sizes[l+1]   activations of layer l (row k = sample k)
+#   delta    B * width        error terms of the layer being processed
+#   delta'   B * width        error terms of the layer below
+#   gather   B * sizes[0]     shuffled input rows copied together for BLAS
+#   vec      width            bias column / column sums of delta
+# where width = max(sizes[1:]). Per-sample training uses the same layout, B = 1.
+
+cdef Py_ssize_t max_width(const NetSpec* net) noexcept nogil:
+    cdef Py_ssize_t l, width = 0
+    for l in range(1, net.n_layers + 1):
+        if net.sizes[l] > width:
+            width = net.sizes[l]
+    return width
+
+
+cdef Py_ssize_t workspace_size(const NetSpec* net, Py_ssize_t batch) noexcept nogil:
+    cdef Py_ssize_t l, units = 0, width = max_width(net)
+    for l in range(1, net.n_layers + 1):
+        units += net.sizes[l]
+    return batch * (units + 2 * width + net.sizes[0]) + width
+
+
+cdef inline floating* layer_acts(const NetSpec* net, floating* work,
+                                 Py_ssize_t batch, Py_ssize_t l) noexcept nogil:
+    cdef Py_ssize_t m, off = 0
+    for m in range(1, l + 1):
+        off += net.sizes[m]
+    return work + batch * off
+
+
+cdef inline floating* delta_buffer(const NetSpec* net, floating* work,
+                                   Py_ssize_t batch, int which) noexcept nogil:
+    return (layer_acts(net, work, batch, net.n_layers)
+            + which * batch * max_width(net))
+
+
+# ---------------------------------------------------------------------------
+# Per-sample kernels (online training: batch size 1)
+# ---------------------------------------------------------------------------
+
+cdef double sample_forward(const NetSpec* net, const floating* params,
+                           const floating* x, const floating* t,
+                           floating* work) noexcept nogil:
+    # a_l := f(W_l a_{l-1} + b_l), one dot product per unit over its contiguous
+    # row; returns the error of the output against t (0 if t is NULL).
+    cdef Py_ssize_t l, j, n_in, n_out
+    cdef const floating* a_in = x
+    cdef const floating* row
+    cdef floating* a
+    cdef double err = 0
+    for l in range(net.n_layers):
+        n_in = net.sizes[l]
+        n_out = net.sizes[l + 1]
+        a = layer_acts(net, work, 1, l)
+        for j in range(n_out):
+            row = params + net.offsets[l] + j * (n_in + 1)
+            a[j] = dot(n_in, row, a_in) + row[n_in]
+        if l < net.n_layers - 1:
+            for j in range(n_out):
+                a[j] = activate(net.hidden, a[j])
+        else:
+            err = output_row(net.output, n_out, a, t)
+        a_in = a
+    return err
+
+
+cdef void sample_backward_update(const NetSpec* net, floating* params,
+                                 const floating* x, const floating* t,
+                                 floating lr, floating* work) noexcept nogil:
+    # After sample_forward: backpropagate and update in one pass per layer.
+    # Each weight row is read once: its old values feed the error of the
+    # layer below and the row is updated while still in cache. No gradient
+    # is ever stored.
+    cdef Py_ssize_t l, i, j, n_in, n_out
+    cdef floating* delta = delta_buffer(net, work, 1, 0)
+    cdef floating* back = delta_buffer(net, work, 1, 1)
+    cdef floating* swap
+    cdef floating* row
+    cdef const floating* a_in
+    cdef const floating* a_out = layer_acts(net, work, 1, net.n_layers - 1)
+    cdef floating step
+    for j in range(net.sizes[net.n_layers]):
+        delta[j] = a_out[j] - t[j]          # canonical link: dE/dz = a - t
+    for l in range(net.n_layers - 1, -1, -1):
+        n_in = net.sizes[l]
+        n_out = net.sizes[l + 1]
+        a_in = x if l == 0 else layer_acts(net, work, 1, l - 1)
+        if l > 0:
+            memset(back, 0, n_in * sizeof(floating))
+            for j in range(n_out):
+                row = params + net.offsets[l] + j * (n_in + 1)
+                step = lr * delta[j]
+                backprop_row(n_in, delta[j], step, a_in, row, back)
+                row[n_in] -= step
+            for i in range(n_in):
+                back[i] *= derivative(net.hidden, a_in[i])
+            swap = delta
+            delta = back
+            back = swap
+        else:
+            # The first layer has no layer below: update only.
+            for j in range(n_out):
+                row = params + net.offsets[l] + j * (n_in + 1)
+                step = lr * delta[j]
+                axpy(n_in, -step, a_in, row)
+                row[n_in] -= step
+
+
+# ---------------------------------------------------------------------------
+# Batch kernel (mini-batches, inference, loss and gradients) through BLAS
+# ---------------------------------------------------------------------------
+
+cdef double batch_pass(const NetSpec* net, floating* params,
+                       const floating* X, Py_ssize_t ldx, const floating* T,
+                       const Py_ssize_t* rows, Py_ssize_t batch, int mode,
+                       floating alpha, floating* target, floating* out,
+                       floating* work) noexcept nogil:
+    """Forward a batch and, for MODE_BACKWARD, add alpha * gradient to target.
+
+    Sample k of the batch is row rows[k] of X (and of T), or row k when rows
+    is NULL. The gradient is that of the summed error; target may be params
+    itself (in-place update: alpha = -lr / batch), or a gradient buffer of the
+    same layout. Each layer's error for the layer below is computed from its
+    weights before they change. With out != NULL the output activations are
+    written there (batch, n_out). Returns the summed error (0 in MODE_FORWARD).
+    """
+    cdef Py_ssize_t L = net.n_layers
+    cdef Py_ssize_t width = max_width(net)
+    cdef Py_ssize_t l, i, j, k, n_in, n_out, lda
+    cdef bint consecutive = True
+    cdef const floating* a_in
+    cdef const floating* trow
+    cdef floating* gather = delta_buffer(net, work, batch, 2)
+    cdef floating* vec = gather + batch * net.sizes[0]
+    cdef floating* delta = delta_buffer(net, work, batch, 0)
+    cdef floating* back = delta_buffer(net, work, batch, 1)
+    cdef floating* swap
+    cdef floating* z
+    cdef floating* W
+    cdef floating v
+    cdef double err = 0
+
+    # Input rows: used in place when they are consecutive in X (no shuffle),
+    # otherwise copied once into a contiguous block for BLAS.
+    if rows != NULL:
+        for k in range(1, batch):
+            if rows[k] != rows[0] + k:
+                consecutive = False
+                break
+        if consecutive:
+            a_in = X + rows[0] * ldx
+            lda = ldx
+        else:
+            for k in range(batch):
+                memcpy(gather + k * net.sizes[0], X + rows[k] * ldx,
+                       net.sizes[0] * sizeof(floating))
+            a_in = gather
+            lda = net.sizes[0]
+    else:
+        a_in = X
+        lda = ldx
+
+    # Forward: Z = A W^T by gemm, then bias and activation in one pass.
+    for l in range(L):
+        n_in = net.sizes[l]
+        n_out = net.sizes[l + 1]
+        W = params + net.offsets[l]
+        z = out if (l == L - 1 and out != NULL) else layer_acts(net, work, batch, l)
+        gemm(False, True, <int>batch, <int>n_out, <int>n_in, <floating>1,
+             a_in, <int>lda, W, <int>(n_in + 1), <floating>0, z, <int>n_out)
+        for j in range(n_out):
+            vec[j] = W[j * (n_in + 1) + n_in]
+        if l < L - 1:
+            for k in range(batch):
+                activate_row(net.hidden, n_out, vec, z + k * n_out)
+        else:
+            for k in range(batch):
+                for j in range(n_out):
+                    z[k * n_out + j] += vec[j]
+                trow = NULL
+                if mode != MODE_FORWARD:
+                    trow = T + (rows[k] if rows != NULL else k) * n_out
+                err += output_row(net.output, n_out, z + k * n_out, trow)
+        a_in = z
+        lda = n_out
+    if mode != MODE_BACKWARD:
+        return err
+
+    # Output error terms and their column sums (the bias gradient) in one pass.
+    n_out = net.sizes[L]
+    memset(vec, 0, n_out * sizeof(floating))
+    for k in range(batch):
+        trow = T + (rows[k] if rows != NULL else k) * n_out
+        for j in range(n_out):
+            v = a_in[k * n_out + j] - trow[j]
+            delta[k * n_out + j] = v
+            vec[j] += v
+
+    for l in range(L - 1, -1, -1):
+        n_in = net.sizes[l]
+        n_out = net.sizes[l + 1]
+        W = params + net.offsets[l]
+        if l > 0:
+            a_in = layer_acts(net, work, batch, l - 1)
+            lda = n_in
+        elif rows != NULL and not consecutive:
+            a_in = gather
+            lda = n_in
+        else:
+            a_in = (X + rows[0] * ldx) if rows != NULL else X
+            lda = ldx
+        for j in range(n_out):
+            target[net.offsets[l] + j * (n_in + 1) + n_in] += alpha * vec[j]
+        if l > 0:
+            # Error for the layer below from the old weights, then the
+            # derivative and the next bias gradient in one pass.
+            gemm(False, False, <int>batch, <int>n_in, <int>n_out, <floating>1,
+                 delta, <int>n_out, W, <int>(n_in + 1), <floating>0, back,
+                 <int>n_in)
+            memset(vec, 0, n_in * sizeof(floating))
+            for k in range(batch):
+                for i in range(n_in):
+                    v = back[k * n_in + i] * derivative(net.hidden, a_in[k * n_in + i])
+                    back[k * n_in + i] = v
+                    vec[i] += v
+        # Weights: target += alpha delta^T A, written straight into target.
+        gemm(True, False, <int>n_out, <int>n_in, <int>batch, alpha,
+             delta, <int>n_out, a_in, <int>lda, <floating>1,
+             target + net.offsets[l], <int>(n_in + 1))
+        swap = delta
+        delta = back
+        back = swap
+    return err
+
+
+# ---------------------------------------------------------------------------
+# Private entry points (called only from nncore.network, after validation)
+# ---------------------------------------------------------------------------
+
+cdef NetSpec make_spec(const Py_ssize_t[::1] sizes, const Py_ssize_t[::1] offsets,
+                       int hidden, int output, Py_ssize_t n_params) except *:
+    # The cheap layout checks that the disabled bounds checks would have made.
+    cdef NetSpec net
+    cdef Py_ssize_t l, expected = 0
+    if sizes.shape[0] < 2 or offsets.shape[0] != sizes.shape[0] - 1:
+        raise ValueError("inconsistent network layout")
+    for l in range(sizes.shape[0]):
+        if sizes[l] < 1:
+            raise ValueError("layer sizes must be positive")
+    for l in range(offsets.shape[0]):
+        if offsets[l] != expected:
+            raise ValueError("parameter offsets do not match the layer sizes")
+        expected += sizes[l + 1] * (sizes[l] + 1)
+    if expected != n_params:
+        raise ValueError(f"parameter buffer has {n_params} entries, "
+                         f"the layout needs {expected}")
+    if hidden not in (ACT_IDENTITY, ACT_SIGMOID, ACT_TANH, ACT_RELU):
+        raise ValueError(f"unknown activation code {hidden}")
+    if output not in (OUT_IDENTITY, OUT_SIGMOID, OUT_SOFTMAX):
+        raise ValueError(f"unknown output code {output}")
+    net.n_layers = sizes.shape[0] - 1
+    net.sizes = &sizes[0]
+    net.offsets = &offsets[0]
+    net.hidden = hidden
+    net.output = output
+    return net
+
+
+cdef check_work(const NetSpec* net, Py_ssize_t batch, Py_ssize_t n_work):
+    if batch < 1:
+        raise ValueError("batch must be positive")
+    if n_work < workspace_size(net, batch):
+        raise ValueError(f"workspace has {n_work} entries, "
+                         f"needs {workspace_size(net, batch)}")
+
+
+cdef check_cols(Py_ssize_t n_cols, Py_ssize_t expected, str name):
+    if n_cols != expected:
+        raise ValueError(f"{name} has {n_cols} columns, expected {expected}")
+
+
+def _codes():
+    """The integer codes of _defs.pxd, for nncore._params to check against."""
+    return {
+        "identity": ACT_IDENTITY, "sigmoid": ACT_SIGMOID, "tanh": ACT_TANH,
+        "relu": ACT_RELU,
+    }, {
+        "identity": OUT_IDENTITY, "sigmoid": OUT_SIGMOID, "softmax": OUT_SOFTMAX,
+    }
+
+
+def _workspace_size(const Py_ssize_t[::1] sizes, Py_ssize_t batch):
+    """Entries of work space needed for batches of up to ``batch`` samples."""
+    cdef NetSpec net
+    net.n_layers = sizes.shape[0] - 1
+    net.sizes = &sizes[0]
+    return workspace_size(&net, batch)
+
+
+def _forward(floating[::1] params, const Py_ssize_t[::1] sizes,
+             const Py_ssize_t[::1] offsets, int hidden, int output,
+             const floating[:, ::1] X, floating[:, ::1] out,
+             floating[::1] work, Py_ssize_t batch):
+    """out := network output for every row of X, ``batch`` rows per BLAS pass."""
+    cdef NetSpec net = make_spec(sizes, offsets, hidden, output, params.shape[0])
+    cdef Py_ssize_t n = X.shape[0], start = 0, todo
+    check_work(&net, batch, work.shape[0])
+    check_cols(X.shape[1], sizes[0], "X")
+    check_cols(out.shape[1], sizes[net.n_layers], "out")
+    if out.shape[0] != n:
+        raise ValueError("out must have one row per sample")
+    while start < n:
+        todo = min(batch, n - start)
+        with nogil:
+            if todo == 1:
+                sample_forward(&net, &params[0], &X[start, 0], <floating*>NULL,
+                               &work[0])
+                memcpy(&out[start, 0],
+                       layer_acts(&net, &work[0], 1, net.n_layers - 1),
+                       net.sizes[net.n_layers] * sizeof(floating))
+            else:
+                batch_pass(&net, &params[0], &X[start, 0], X.shape[1],
+                           <floating*>NULL, <Py_ssize_t*>NULL, todo,
+                           MODE_FORWARD, 0, <floating*>NULL, &out[start, 0],
+                           &work[0])
+        start += todo
+        PyErr_CheckSignals()
+
+
+def _loss_grad(floating[::1] params, const Py_ssize_t[::1] sizes,
+               const Py_ssize_t[::1] offsets, int hidden, int output,
+               const floating[:, ::1] X, const floating[:, ::1] T,
+               floating[::1] grad, bint want_grad,
+               floating[::1] work, Py_ssize_t batch):
+    """Return the summed error over X; with want_grad, grad := its mean gradient.
+
+    Rows are processed ``batch`` at a time; gradients accumulate into grad.
+    """
+    cdef NetSpec net = make_spec(sizes, offsets, hidden, output, params.shape[0])
+    cdef Py_ssize_t n = X.shape[0], start = 0, todo
+    cdef floating alpha
+    cdef double err = 0
+    check_work(&net, batch, work.shape[0])
+    check_cols(X.shape[1], sizes[0], "X")
+    check_cols(T.shape[1], sizes[net.n_layers], "T")
+    if T.shape[0] != n or n < 1:
+        raise ValueError("X and T must have the same, positive number of rows")
+    if want_grad and grad.shape[0] != params.shape[0]:
+        raise ValueError("grad must have the layout of params")
+    alpha = <floating>(1.0 / n)
+    if want_grad:
+        memset(&grad[0], 0, grad.shape[0] * sizeof(floating))
+    while start < n:
+        todo = min(batch, n - start)
+        with nogil:
+            err += batch_pass(&net, &params[0], &X[start, 0], X.shape[1],
+                              &T[start, 0], <Py_ssize_t*>NULL, todo,
+                              MODE_BACKWARD if want_grad else MODE_LOSS,
+                              alpha, &grad[0] if want_grad else <floating*>NULL,
+                              <floating*>NULL, &work[0])
+        start += todo
+        PyErr_CheckSignals()
+    return err
+
+
+def _train_epoch(floating[::1] params, const Py_ssize_t[::1] sizes,
+                 const Py_ssize_t[::1] offsets, int hidden, int output,
+                 const floating[:, ::1] X, const floating[:, ::1] T,
+                 const Py_ssize_t[::1] order, Py_ssize_t batch, double lr,
+                 floating[::1] work, floating[::1] backup):
+    """SGD over the samples in ``order``, ``batch`` at a time, in place.
+
+    Returns ``(error_sum, n_done, status)``: the summed error of the samples
+    done (each computed before its batch's update), how many were done, and
+    STATUS_NONFINITE if a non-finite error stopped training. Training runs in
+    chunks of about WORK_PER_CHUNK multiply-adds; before each chunk params is
+    copied to backup, and a non-finite error restores that copy, so params
+    always holds the result of a completed, finite step. Ctrl-C between
+    chunks raises KeyboardInterrupt with params at the last completed step.
+    """
+    cdef NetSpec net = make_spec(sizes, offsets, hidden, output, params.shape[0])
+    cdef Py_ssize_t n = order.shape[0], n_rows = X.shape[0]
+    cdef Py_ssize_t n_params = params.shape[0]
+    cdef Py_ssize_t k, pos = 0, todo, step, steps_per_chunk
+    cdef int status = STATUS_OK
+    cdef double err, total = 0
+    cdef floating rate = <floating>lr
+    check_work(&net, batch, work.shape[0])
+    check_cols(X.shape[1], sizes[0], "X")
+    check_cols(T.shape[1], sizes[net.n_layers], "T")
+    if T.shape[0] != n_rows:
+        raise ValueError("X and T must have the same number of rows")
+    if backup.shape[0] != n_params:
+        raise ValueError("backup must have the layout of params")
+    for k in range(n):
+        if order[k] < 0 or order[k] >= n_rows:
+            raise ValueError(f"order[{k}] = {order[k]} is not a row of X")
+    steps_per_chunk = max(1, WORK_PER_CHUNK // (3 * n_params * batch))
+    while pos < n and status == STATUS_OK:
+        with nogil:
+            memcpy(&backup[0], &params[0], n_params * sizeof(floating))
+            for step in range(steps_per_chunk):
+                if pos >= n:
+                    break
+                todo = min(batch, n - pos)
+                if todo == 1:
+                    err = sample_forward(&net, &params[0], &X[order[pos], 0],
+                                         &T[order[pos], 0], &work[0])
+                    if isfinite(err):
+                        sample_backward_update(&net, &params[0], &X[order[pos], 0],
+                                               &T[order[pos], 0], rate, &work[0])
+                else:
+                    err = batch_pass(&net, &params[0], &X[0, 0], X.shape[1],
+                                     &T[0, 0], &order[pos], todo, MODE_BACKWARD,
+                                     <floating>(-lr / todo), &params[0],
+                                     <floating*>NULL, &work[0])
+                if not isfinite(err):
+                    status = STATUS_NONFINITE
+                    break
+                total += err
+                pos += todo
+            if status != STATUS_OK:
+                memcpy(&params[0], &backup[0], n_params * sizeof(floating))
+        if status == STATUS_OK:
+            PyErr_CheckSignals()
+    return total, pos, status
+
+
+# ---------------------------------------------------------------------------
+# Test shims: thin def wrappers over single kernels, for tests/test_kernels.py
+# ---------------------------------------------------------------------------
+
+def _py_sigmoid(floating[::1] z):
+    """z := sigmoid(z) elementwise, in place."""
+    cdef Py_ssize_t i
+    for i in range(z.shape[0]):
+        z[i] = sigmoid(z[i])
+
+
+def _py_gemm(bint trans_a, bint trans_b, floating alpha,
+             const floating[:, ::1] A, const floating[:, ::1] B, floating beta,
+             floating[:, ::1] C):
+    """C := alpha op(A) op(B) + beta C through the row-major BLAS shim."""
+    cdef Py_ssize_t m = C.shape[0], n = C.shape[1]
+    cdef Py_ssize_t k = A.shape[0] if trans_a else A.shape[1]
+    if (A.shape[1] if trans_a else A.shape[0]) != m:
+        raise ValueError("A does not match C")
+    if (B.shape[1] if trans_b else B.shape[0]) != k or \
+            (B.shape[0] if trans_b else B.shape[1]) != n:
+        raise ValueError("B does not match A and C")
+    with nogil:
+        gemm(trans_a, trans_b, <int>m, <int>n, <int>k, alpha, &A[0, 0],
+             <int>A.shape[1], &B[0, 0], <int>B.shape[1], beta, &C[0, 0],
+             <int>n)
+
+
+def _py_dot(const floating[::1] x, const floating[::1] y):
+    """sum(x * y) through the vectorised C loop."""
+    if x.shape[0] != y.shape[0] or x.shape[0] < 1:
+        raise ValueError("x and y must have the same, positive length")
+    return dot(x.shape[0], &x[0], &y[0])

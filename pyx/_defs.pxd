@@ -1,0 +1,42 @@
+# SPDX-License-Identifier: MIT
+"""Types and integer codes shared by the kernels (header only: no code, no module).
+
+The codes are mirrored in ``nncore/_params.py``; ``tests/test_kernels.py`` checks
+that both sides agree through ``_core._codes()``.
+"""
+
+# Hidden-layer activations.
+cdef enum Activation:
+    ACT_IDENTITY = 0
+    ACT_SIGMOID = 1
+    ACT_TANH = 2
+    ACT_RELU = 3
+
+# Output layer and its error function (each a canonical pair: delta = a - t).
+cdef enum Output:
+    OUT_IDENTITY = 0    # identity output, half squared error
+    OUT_SIGMOID = 1     # independent sigmoids, binary cross-entropy
+    OUT_SOFTMAX = 2     # softmax, categorical cross-entropy
+
+# What a batch pass computes after the forward pass.
+cdef enum Mode:
+    MODE_FORWARD = 0    # output activations only
+    MODE_LOSS = 1       # plus the summed loss
+    MODE_BACKWARD = 2   # plus target += alpha * gradient of the summed loss
+
+# Status of a training call, turned into an exception after the nogil block.
+cdef enum Status:
+    STATUS_OK = 0
+    STATUS_NONFINITE = 1
+
+# Architecture of a network; every pointer refers to memory owned by Python.
+# Layer l maps sizes[l] inputs to sizes[l + 1] units; its block of the flat
+# parameter buffer starts at offsets[l] and is row-major (n_out, n_in + 1):
+# row j holds the weights of unit j followed by its bias, the weight of a
+# constant input of 1, so each unit's parameters are one contiguous row.
+ctypedef struct NetSpec:
+    Py_ssize_t n_layers
+    const Py_ssize_t* sizes
+    const Py_ssize_t* offsets
+    int hidden
+    int output

@@ -1,0 +1,67 @@
+# SPDX-License-Identifier: MIT
+"""Build the compiled core: pyx/_core.pyx, once per instruction set.
+
+On x86-64 the same source is compiled three times, into nncore._core_baseline
+(any x86-64), nncore._core_avx2 (AVX2 + FMA) and nncore._core_avx512
+(AVX-512 F/VL/BW/DQ); nncore._dispatch picks one at import from what the CPU
+supports, or from NNCORE_SIMD. Elsewhere only the baseline is built. Never
+-march=native (wheels must run on any machine of the platform), never
+-ffast-math (it would break the NaN checks and the equivalence with the
+reference). -fopenmp-simd enables only the "omp simd" pragmas of _simd.h; it
+links no OpenMP runtime.
+
+NNCORE_CYTHON_DEBUG=1 turns bounds, wraparound and initialisation checks on
+and C division off, for the debug run of the test suite.
+"""
+import os
+import platform
+import sys
+
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+DEBUG = os.environ.get("NNCORE_CYTHON_DEBUG", "0") not in ("", "0")
+
+directives = {
+    "language_level": 3,
+    "boundscheck": DEBUG,
+    "wraparound": DEBUG,
+    "initializedcheck": DEBUG,
+    "nonecheck": False,
+    "cdivision": not DEBUG,
+    "embedsignature": True,
+    "freethreading_compatible": False,
+}
+
+if sys.platform == "win32":
+    common_flags = ["/O2"]
+    variants = {"baseline": []}
+else:
+    common_flags = ["-O3", "-fopenmp-simd", "-fno-semantic-interposition"]
+    variants = {"baseline": []}
+    if platform.machine().lower() in ("x86_64", "amd64"):
+        variants["avx2"] = ["-mavx2", "-mfma"]
+        variants["avx512"] = ["-mavx512f", "-mavx512vl", "-mavx512bw",
+                              "-mavx512dq", "-mavx2", "-mfma",
+                              "-mprefer-vector-width=512"]
+
+ext_modules = []
+for name, flags in variants.items():
+    ext = Extension(
+        f"nncore._core_{name}",
+        sources=["pyx/_core.pyx"],
+        include_dirs=["pyx"],
+        depends=["pyx/_defs.pxd", "pyx/_activation.pxd", "pyx/_blas.pxd",
+                 "pyx/_simd.h"],
+        extra_compile_args=common_flags + flags,
+    )
+    # One build_dir per variant: the generated C files must not collide.
+    ext_modules += cythonize(
+        [ext],
+        build_dir=os.path.join("build", "cython", name),
+        include_path=["pyx"],
+        compiler_directives=directives,
+        quiet=True,
+    )
+
+setup(ext_modules=ext_modules)
