@@ -508,8 +508,8 @@ def _py_sigmoid(floating[::1] z):
         z[i] = sigmoid(z[i])
 
 
-def _py_gemm(bint trans_a, bint trans_b, floating alpha,
-             const floating[:, ::1] A, const floating[:, ::1] B, floating beta,
+def _py_gemm(bint trans_a, bint trans_b, double alpha,
+             const floating[:, ::1] A, const floating[:, ::1] B, double beta,
              floating[:, ::1] C):
     """C := alpha op(A) op(B) + beta C through the row-major BLAS shim."""
     cdef Py_ssize_t m = C.shape[0], n = C.shape[1]
@@ -520,9 +520,9 @@ def _py_gemm(bint trans_a, bint trans_b, floating alpha,
             (B.shape[0] if trans_b else B.shape[1]) != n:
         raise ValueError("B does not match A and C")
     with nogil:
-        gemm(trans_a, trans_b, <int>m, <int>n, <int>k, alpha, &A[0, 0],
-             <int>A.shape[1], &B[0, 0], <int>B.shape[1], beta, &C[0, 0],
-             <int>n)
+        gemm(trans_a, trans_b, <int>m, <int>n, <int>k, <floating>alpha,
+             &A[0, 0], <int>A.shape[1], &B[0, 0], <int>B.shape[1],
+             <floating>beta, &C[0, 0], <int>n)
 
 
 def _py_dot(const floating[::1] x, const floating[::1] y):

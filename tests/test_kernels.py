@@ -1,0 +1,145 @@
+# SPDX-License-Identifier: MIT
+"""The compiled core against the pure-Python reference, step by step.
+
+Every compiled variant this CPU runs (fixture ``simd``), both dtypes, every
+hidden activation and output layer, several shapes: forward, loss,
+gradients, single training steps, and whole epochs at batch size 1 and in
+mini-batches with the same sample order fed to both sides.
+"""
+import numpy as np
+import pytest
+from helpers import (ACTIVATIONS, OUTPUTS, SHAPES, assert_close,
+                      make_targets)
+
+import nncore
+from nncore import _params, reference
+
+
+def build(shape, activation, output, dtype, seed=0):
+    if output == "softmax" and shape[-1] < 2:
+        pytest.skip("softmax needs two outputs")
+    return nncore.Network(shape, activation=activation, output=output,
+                          dtype=dtype, seed=seed)
+
+
+def data(rng, net, n_samples=9):
+    X = rng.uniform(-2, 2, (n_samples, net.layer_sizes[0]))
+    y, T = make_targets(rng, net.output, n_samples, net.layer_sizes[-1])
+    # The reference sees exactly the values the core sees.
+    X = X.astype(net.dtype).astype(np.float64)
+    return X, y, T
+
+
+def assert_same_params(net, ref, dtype, what):
+    weights, biases = reference.to_arrays(ref)
+    for l in range(len(weights)):
+        assert_close(net.weights[l], weights[l], dtype, f"{what}: weights[{l}]")
+        assert_close(net.biases[l], biases[l], dtype, f"{what}: biases[{l}]")
+
+
+def test_codes_match_the_compiled_enums():
+    activations, outputs = nncore.network._core._codes()
+    assert activations == _params.ACTIVATIONS
+    assert outputs == _params.OUTPUTS
+
+
+@pytest.mark.parametrize("output", OUTPUTS)
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+def test_forward_loss_gradients(simd, dtype, rng, shape, activation, output):
+    net = build(shape, activation, output, dtype)
+    X, y, T = data(rng, net)
+    ref = reference.from_network(net)
+    assert_close(net.forward(X), reference.predict(ref, X.tolist()), dtype, "forward")
+    assert_close(net.loss(X, y), reference.loss(ref, X.tolist(), T.tolist()),
+                 dtype, "loss")
+    dW, db = net.gradients(X, y)
+    ref_dW, ref_db = reference.gradients(ref, X.tolist(), T.tolist())
+    for l in range(len(dW)):
+        assert_close(dW[l], np.transpose(ref_dW[l]), dtype, f"dW[{l}]")
+        assert_close(db[l], ref_db[l], dtype, f"db[{l}]")
+
+
+@pytest.mark.parametrize("output", OUTPUTS)
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_forward_in_many_blas_chunks(simd, dtype, rng, activation, output):
+    # More rows than one BLAS pass takes, and a last pass of one row.
+    net = build((3, 4, 2), activation, output, dtype)
+    X, y, T = data(rng, net, n_samples=2 * nncore.network.CHUNK_ROWS + 1)
+    ref = reference.from_network(net)
+    assert_close(net.forward(X), reference.predict(ref, X.tolist()), dtype, "forward")
+    assert_close(net.loss(X, y), reference.loss(ref, X.tolist(), T.tolist()),
+                 dtype, "loss")
+
+
+@pytest.mark.parametrize("output", OUTPUTS)
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_train_step(simd, dtype, rng, activation, output):
+    net = build((4, 5, 3, 3), activation, output, dtype)
+    ref = reference.from_network(net)
+    for step in range(3):
+        X, y, T = data(rng, net, n_samples=1 + 3 * step)
+        loss = net.train_step(X, y, learning_rate=0.3)
+        ref_loss = reference.train_step(ref, X.tolist(), T.tolist(), 0.3)
+        assert_close(loss, ref_loss, dtype, f"loss of step {step}")
+        assert_same_params(net, ref, dtype, f"after step {step}")
+
+
+@pytest.mark.parametrize("batch_size", [1, 4, 9])
+@pytest.mark.parametrize("output", OUTPUTS)
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("shape", [(4, 5, 3), (3, 8, 8, 2)], ids=str)
+def test_fit_epochs(simd, dtype, rng, shape, activation, output, batch_size):
+    # batch_size 4 with 9 samples ends each epoch with a batch of one.
+    net = build(shape, activation, output, dtype)
+    X, y, T = data(rng, net)
+    ref = reference.from_network(net)
+    losses = net.fit(X, y, epochs=3, batch_size=batch_size, learning_rate=0.05,
+                     shuffle=True, seed=7)
+    # fit's documented order: epoch e visits default_rng(seed)'s e-th permutation.
+    orders = np.random.default_rng(7)
+    ref_losses = reference.train(ref, X.tolist(), T.tolist(), 0.05, batch_size,
+                                 [orders.permutation(len(X)).tolist() for _ in range(3)])
+    assert_close(losses, ref_losses, dtype, "epoch losses")
+    assert_same_params(net, ref, dtype, "after 3 epochs")
+
+
+def test_fit_without_shuffle_is_in_order(simd, dtype, rng):
+    net = build((4, 6, 3), "tanh", "softmax", dtype)
+    X, y, T = data(rng, net, n_samples=11)
+    ref = reference.from_network(net)
+    net.fit(X, y, epochs=2, batch_size=3, shuffle=False)
+    reference.train(ref, X.tolist(), T.tolist(), 0.1, 3, [list(range(11))] * 2)
+    assert_same_params(net, ref, dtype, "after 2 epochs")
+
+
+def test_gemm_shim_matches_numpy(simd, dtype, rng):
+    core = nncore.network._core
+    for trans_a in (False, True):
+        for trans_b in (False, True):
+            A = rng.normal(size=(5, 3) if trans_a else (3, 5)).astype(dtype)
+            B = rng.normal(size=(4, 5) if trans_b else (5, 4)).astype(dtype)
+            C = rng.normal(size=(3, 4)).astype(dtype)
+            expected = 0.5 * ((A.T if trans_a else A) @ (B.T if trans_b else B)) + 2 * C
+            core._py_gemm(trans_a, trans_b, 0.5, A, B, 2.0, C)
+            assert_close(C, expected, dtype, f"gemm trans_a={trans_a} trans_b={trans_b}")
+
+
+@pytest.mark.parametrize("n", [1, 7, 16, 33, 784])
+def test_dot_matches_numpy(simd, dtype, rng, n):
+    x = rng.normal(size=n).astype(dtype)
+    y = rng.normal(size=n).astype(dtype)
+    expected = float(np.dot(x.astype(np.float64), y.astype(np.float64)))
+    scale = np.abs(x.astype(np.float64) * y).sum()
+    assert abs(nncore.network._core._py_dot(x, y) - expected) <= 4 * n * np.finfo(dtype).eps * scale
+
+
+def test_every_supported_variant_is_tested():
+    # On the development machines (x86-64 with AVX-512) all three must run.
+    import platform
+    variants = nncore._dispatch.supported_variants()
+    assert "baseline" in variants
+    if platform.machine() in ("x86_64", "AMD64"):
+        from nncore._dispatch import _cpu_features
+        if _cpu_features().get("AVX512_SKX"):
+            assert variants == ["avx512", "avx2", "baseline"]
