@@ -1,0 +1,74 @@
+# SPDX-License-Identifier: MIT
+"""Ctrl-C during fit: KeyboardInterrupt within a fraction of a second, and the
+network holds exactly the weights of a completed step.
+
+A child process trains one long epoch without shuffling, gets SIGINT, and
+then replays training one batch at a time (the same kernel, so bit-exact)
+until the replayed weights equal the interrupted ones.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+CHILD = textwrap.dedent("""
+    import json, sys, time
+    import numpy as np
+    import nncore
+
+    batch = int(sys.argv[1])
+    rng = np.random.default_rng(0)
+    X = rng.random((200_000, 256))
+    y = rng.integers(0, 10, len(X))
+    net = nncore.Network([256, 64, 10], seed=0)
+    initial = net.params.copy()
+    print("ready", flush=True)
+    try:
+        net.fit(X, y, epochs=5, batch_size=batch, shuffle=False)
+        print(json.dumps({"finished": True}), flush=True)
+        sys.exit(0)
+    except KeyboardInterrupt:
+        stopped = time.monotonic()
+    interrupted = net.params.copy()
+    finite = bool(np.isfinite(interrupted).all())
+    replay = nncore.Network([256, 64, 10], seed=0)
+    assert np.array_equal(replay.params, initial)
+    steps = 0
+    while not np.array_equal(replay.params, interrupted):
+        start = steps * batch % len(X)      # len(X) is a multiple of batch
+        rows = slice(start, start + batch)
+        replay.fit(X[rows], y[rows], epochs=1, batch_size=batch, shuffle=False)
+        steps += 1
+        if steps * batch >= 5 * len(X):
+            steps = -1
+            break
+    # The network can go on training after the interrupt.
+    more = net.fit(X[:100], y[:100], batch_size=batch)
+    print(json.dumps({"stopped": stopped, "finite": finite, "steps": steps,
+                      "resumed": bool(np.isfinite(more).all())}), flush=True)
+""")
+
+
+@pytest.mark.parametrize("batch", [1, 32])
+def test_sigint_stops_fit_quickly_at_a_completed_step(batch):
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(batch)],
+                             stdout=subprocess.PIPE, text=True, env=os.environ.copy())
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        time.sleep(0.7)                     # well inside the first epoch
+        sent = time.monotonic()
+        child.send_signal(signal.SIGINT)
+        out, _ = child.communicate(timeout=120)
+    finally:
+        child.kill()
+    result = json.loads(out.strip().splitlines()[-1])
+    assert "finished" not in result, "training ended before the signal"
+    assert result["stopped"] - sent < 0.5
+    assert result["finite"]
+    assert result["steps"] > 0, "interrupted weights match no completed step"
+    assert result["resumed"]
