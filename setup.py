@@ -64,4 +64,6 @@ for name, flags in variants.items():
         quiet=True,
     )
 
-setup(ext_modules=ext_modules)
+# The variants are independent compilations: build them side by side.
+setup(ext_modules=ext_modules,
+      options={"build_ext": {"parallel": os.cpu_count() or 1}})
