@@ -8,7 +8,10 @@ supports, or from NNCORE_SIMD. Elsewhere only the baseline is built. Never
 -march=native (wheels must run on any machine of the platform), never
 -ffast-math (it would break the NaN checks and the equivalence with the
 reference). -fopenmp-simd enables only the "omp simd" pragmas of _simd.h; it
-links no OpenMP runtime.
+links no OpenMP runtime. -fno-trapping-math lets the compiler evaluate both
+sides of a floating-point select (the sigmoid's sign branch, the exp's range
+clamp), which is what lets those loops vectorise before AVX-512's masks; the
+results and NaN/inf propagation are unchanged (nncore never enables FP traps).
 
 NNCORE_CYTHON_DEBUG=1 turns bounds, wraparound and initialisation checks on
 and C division off, for the debug run of the test suite.
@@ -37,7 +40,8 @@ if sys.platform == "win32":
     common_flags = ["/O2"]
     variants = {"baseline": []}
 else:
-    common_flags = ["-O3", "-fopenmp-simd", "-fno-semantic-interposition"]
+    common_flags = ["-O3", "-fopenmp-simd", "-fno-trapping-math",
+                    "-fno-semantic-interposition"]
     variants = {"baseline": []}
     if platform.machine().lower() in ("x86_64", "amd64"):
         variants["avx2"] = ["-mavx2", "-mfma"]

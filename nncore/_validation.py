@@ -104,10 +104,25 @@ def _numeric_array(data, name):
 def _check_finite(array, name):
     # A sum is one pass with no temporary; only if it is not finite (a NaN, an
     # inf, or an overflow of large finite values) is the exact test run.
-    if np.isfinite(np.sum(array, dtype=np.float64)):
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.sum(array, dtype=np.float64)
+    if np.isfinite(total):
         return
     if not np.isfinite(array).all():
         raise ValueError(f"{name} contains NaN or infinity")
+
+
+def _convert(array, dtype, name):
+    """array as C-contiguous dtype; values too large for dtype raise."""
+    if array.dtype.kind == "f":
+        _check_finite(array, name)      # before a cast could create infinities
+    with np.errstate(over="ignore"):
+        converted = np.ascontiguousarray(array, dtype=dtype)
+    if array.dtype != converted.dtype or array.dtype.kind != "f":
+        if not np.isfinite(converted).all():
+            raise ValueError(f"{name} has values too large for "
+                             f"{np.dtype(dtype).name}")
+    return converted
 
 
 def as_input(X, dtype, n_features, name="X"):
@@ -123,9 +138,7 @@ def as_input(X, dtype, n_features, name="X"):
     if array.shape[1] != n_features:
         raise ValueError(f"{name} has {array.shape[1]} features, but the network "
                          f"expects {n_features}")
-    array = np.ascontiguousarray(array, dtype=dtype)
-    _check_finite(array, name)
-    return array
+    return _convert(array, dtype, name)
 
 
 def as_target(y, output, n_out, dtype, n_samples, name="y"):
@@ -135,7 +148,8 @@ def as_target(y, output, n_out, dtype, n_samples, name="y"):
         raise ValueError(f"{name} must be 1-D or 2-D, got {array.ndim}-D")
     if array.shape[0] != n_samples:
         raise ValueError(f"{name} has {array.shape[0]} samples, but X has {n_samples}")
-    _check_finite(array, name)
+    if array.dtype.kind == "f":
+        _check_finite(array, name)
     if output == "softmax" and array.ndim == 1:
         return _one_hot(array, n_out, dtype, name)
     if array.ndim == 1:
@@ -146,7 +160,7 @@ def as_target(y, output, n_out, dtype, n_samples, name="y"):
     if array.shape[1] != n_out:
         raise ValueError(f"{name} has {array.shape[1]} columns, but the network "
                          f"has {n_out} outputs")
-    target = np.ascontiguousarray(array, dtype=dtype)
+    target = _convert(array, dtype, name)
     if output in ("softmax", "sigmoid"):
         if target.min() < 0 or target.max() > 1:
             raise ValueError(f"{name} for a {output} output must lie in [0, 1]")

@@ -10,9 +10,8 @@ class DivergenceError(FloatingPointError):
     epoch : int
         Zero-based epoch in which training stopped.
     sample : int
-        Position in that epoch's sample order of the first sample whose loss
-        was not finite (or of the first sample not trained, if the loss could
-        not be attributed more precisely).
+        How many samples of that epoch the weights the network was left with
+        had been trained on.
     """
 
     def __init__(self, message, epoch=0, sample=0):

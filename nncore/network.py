@@ -172,6 +172,13 @@ class Network:
                                   X.shape[0])
         return X, T
 
+    def _check_params(self):
+        # Users may write into weights/biases/params; training starts only
+        # from finite weights, so that a restored state is always finite.
+        if not np.isfinite(self._params).all():
+            raise ValueError("the network's parameters contain NaN or infinity "
+                             "(written through weights, biases or params)")
+
     def _loss_grad(self, X, T, want_grad):
         batch = min(CHUNK_ROWS, X.shape[0])
         grad = np.empty(self.n_params if want_grad else 0, dtype=self._dtype)
@@ -261,19 +268,25 @@ class Network:
         Raises
         ------
         DivergenceError
-            If the error or the gradient is not finite; the network is then
-            left unchanged.
+            If the error or any updated weight would not be finite; the
+            network is then left unchanged.
+        ValueError
+            Also if the network's parameters are not finite to begin with.
         """
         learning_rate = _validation.check_positive_float(learning_rate, "learning_rate")
         X, T = self._inputs(X, y)
         with self._lock:
+            self._check_params()
             loss, grad = self._loss_grad(X, T, True)
+            # The step is applied only if it leaves every weight finite.
+            grad *= -learning_rate
+            with np.errstate(over="ignore", invalid="ignore"):
+                grad += self._params
             if not (np.isfinite(loss) and np.isfinite(grad).all()):
                 raise DivergenceError(
-                    "the loss or its gradient is not finite; the network is "
-                    "unchanged. Scale the inputs or lower the learning rate.")
-            grad *= -learning_rate
-            self._params += grad
+                    "the loss or the updated weights are not finite; the network "
+                    "is unchanged. Scale the inputs or lower the learning rate.")
+            self._params[...] = grad
         return float(loss)
 
     def fit(self, X, y, epochs=1, batch_size=1, learning_rate=0.1, shuffle=True,
@@ -309,8 +322,9 @@ class Network:
         Raises
         ------
         DivergenceError
-            If the error becomes non-finite (learning rate too high, inputs
-            not scaled). The network keeps the last finite weights.
+            If the error or a weight becomes non-finite (learning rate too
+            high, inputs not scaled). The network keeps finite weights from a
+            completed step shortly before (``sample`` says which).
         KeyboardInterrupt
             On Ctrl-C, within milliseconds; the network keeps the weights of
             the last completed step and can go on training.
@@ -326,6 +340,7 @@ class Network:
         sequential = np.arange(n, dtype=np.intp)
         losses = []
         with self._lock:
+            self._check_params()
             work = self._train_work.get(batch)
             if work is None:
                 # One work space per batch size, kept for later calls.
@@ -339,9 +354,10 @@ class Network:
                     learning_rate, work, backup)
                 if status != 0:
                     raise DivergenceError(
-                        f"the loss became non-finite in epoch {epoch} near "
-                        f"sample {done} of the epoch; the network holds the last "
-                        "finite weights. Lower the learning rate or scale the "
-                        "inputs.", epoch=epoch, sample=done)
+                        f"training diverged in epoch {epoch}: the loss or the "
+                        "weights became non-finite; the network holds the finite "
+                        f"weights it had after {done} samples of that epoch. "
+                        "Lower the learning rate or scale the inputs.",
+                        epoch=epoch, sample=done)
                 losses.append(total / n)
         return losses

@@ -12,13 +12,17 @@ from _defs cimport (ACT_IDENTITY, ACT_SIGMOID, ACT_TANH, ACT_RELU,
                     OUT_IDENTITY, OUT_SIGMOID, OUT_SOFTMAX)
 
 
+cdef extern from "_simd.h" nogil:
+    # Stable two-branch form: exp only of -|z|, by a vectorisable exp (_simd.h).
+    double nn_sigmoid(double z)
+    void nn_sigmoid_f(Py_ssize_t n, float* z)
+    void nn_sigmoid_d(Py_ssize_t n, double* z)
+    void nn_sigmoid_bias_f(Py_ssize_t n, const float* b, float* z)
+    void nn_sigmoid_bias_d(Py_ssize_t n, const double* b, double* z)
+
+
 cdef inline floating sigmoid(floating z) noexcept nogil:
-    # Branch on the sign so exp() only ever sees a non-positive argument.
-    cdef floating e
-    if z >= 0:
-        return 1 / (1 + <floating>exp(-z))
-    e = <floating>exp(z)
-    return e / (1 + e)
+    return <floating>nn_sigmoid(z)
 
 
 cdef inline double softplus(double z) noexcept nogil:
@@ -49,10 +53,26 @@ cdef inline floating derivative(int kind, floating a) noexcept nogil:
 
 cdef inline void activate_row(int kind, Py_ssize_t n, const floating* b,
                               floating* z) noexcept nogil:
-    # z := f(z + b) for one row of pre-activations; b may be strided (see NetSpec).
+    # z := f(z + b) for one row of pre-activations (b = NULL: no bias).
     cdef Py_ssize_t j
-    for j in range(n):
-        z[j] = activate(kind, z[j] + b[j])
+    if kind == ACT_SIGMOID:
+        # The vectorised loops: the sigmoid's exp dominates small layers.
+        if floating is float:
+            if b == NULL:
+                nn_sigmoid_f(n, z)
+            else:
+                nn_sigmoid_bias_f(n, b, z)
+        else:
+            if b == NULL:
+                nn_sigmoid_d(n, z)
+            else:
+                nn_sigmoid_bias_d(n, b, z)
+    elif b == NULL:
+        for j in range(n):
+            z[j] = activate(kind, z[j])
+    else:
+        for j in range(n):
+            z[j] = activate(kind, z[j] + b[j])
 
 
 cdef inline double output_row(int output, Py_ssize_t n, floating* z,

@@ -23,12 +23,20 @@ from _blas cimport gemm
 cdef extern from "_simd.h" nogil:
     float nn_dot_f(Py_ssize_t n, const float* x, const float* y)
     double nn_dot_d(Py_ssize_t n, const double* x, const double* y)
-    void nn_axpy_f(Py_ssize_t n, float c, const float* x, float* y)
-    void nn_axpy_d(Py_ssize_t n, double c, const double* x, double* y)
     void nn_backprop_row_f(Py_ssize_t n, float d, float step, const float* a,
                            float* w, float* back)
     void nn_backprop_row_d(Py_ssize_t n, double d, double step, const double* a,
                            double* w, double* back)
+    int nn_all_finite_f(Py_ssize_t n, const float* x)
+    int nn_all_finite_d(Py_ssize_t n, const double* x)
+    void nn_rows_forward_f(Py_ssize_t m, Py_ssize_t n, const float* W,
+                           const float* x, float* z)
+    void nn_rows_forward_d(Py_ssize_t m, Py_ssize_t n, const double* W,
+                           const double* x, double* z)
+    void nn_rows_update_f(Py_ssize_t m, Py_ssize_t n, const float* step,
+                          const float* x, float* W)
+    void nn_rows_update_d(Py_ssize_t m, Py_ssize_t n, const double* step,
+                          const double* x, double* W)
 
 # Multiply-adds of work between two checks for Ctrl-C: a few milliseconds at
 # the speeds measured on the development machines, so KeyboardInterrupt
@@ -48,12 +56,27 @@ cdef inline floating dot(Py_ssize_t n, const floating* x,
         return nn_dot_d(n, x, y)
 
 
-cdef inline void axpy(Py_ssize_t n, floating c, const floating* x,
-                      floating* y) noexcept nogil:
+cdef inline bint all_finite(Py_ssize_t n, const floating* x) noexcept nogil:
     if floating is float:
-        nn_axpy_f(n, c, x, y)
+        return nn_all_finite_f(n, x)
     else:
-        nn_axpy_d(n, c, x, y)
+        return nn_all_finite_d(n, x)
+
+
+cdef inline void rows_forward(Py_ssize_t m, Py_ssize_t n, const floating* W,
+                              const floating* x, floating* z) noexcept nogil:
+    if floating is float:
+        nn_rows_forward_f(m, n, W, x, z)
+    else:
+        nn_rows_forward_d(m, n, W, x, z)
+
+
+cdef inline void rows_update(Py_ssize_t m, Py_ssize_t n, const floating* step,
+                             const floating* x, floating* W) noexcept nogil:
+    if floating is float:
+        nn_rows_update_f(m, n, step, x, W)
+    else:
+        nn_rows_update_d(m, n, step, x, W)
 
 
 cdef inline void backprop_row(Py_ssize_t n, floating d, floating step,
@@ -114,21 +137,17 @@ cdef double sample_forward(const NetSpec* net, const floating* params,
                            floating* work) noexcept nogil:
     # a_l := f(W_l a_{l-1} + b_l), one dot product per unit over its contiguous
     # row; returns the error of the output against t (0 if t is NULL).
-    cdef Py_ssize_t l, j, n_in, n_out
+    cdef Py_ssize_t l, n_in, n_out
     cdef const floating* a_in = x
-    cdef const floating* row
     cdef floating* a
     cdef double err = 0
     for l in range(net.n_layers):
         n_in = net.sizes[l]
         n_out = net.sizes[l + 1]
         a = layer_acts(net, work, 1, l)
-        for j in range(n_out):
-            row = params + net.offsets[l] + j * (n_in + 1)
-            a[j] = dot(n_in, row, a_in) + row[n_in]
+        rows_forward(n_out, n_in, params + net.offsets[l], a_in, a)
         if l < net.n_layers - 1:
-            for j in range(n_out):
-                a[j] = activate(net.hidden, a[j])
+            activate_row(net.hidden, n_out, <floating*>NULL, a)
         else:
             err = output_row(net.output, n_out, a, t)
         a_in = a
@@ -169,12 +188,11 @@ cdef void sample_backward_update(const NetSpec* net, floating* params,
             delta = back
             back = swap
         else:
-            # The first layer has no layer below: update only.
+            # The first layer has no layer below: update only. Its step
+            # sizes go to the buffer the layer below would have used.
             for j in range(n_out):
-                row = params + net.offsets[l] + j * (n_in + 1)
-                step = lr * delta[j]
-                axpy(n_in, -step, a_in, row)
-                row[n_in] -= step
+                back[j] = lr * delta[j]
+            rows_update(n_out, n_in, back, a_in, params + net.offsets[l])
 
 
 # ---------------------------------------------------------------------------
@@ -443,18 +461,20 @@ def _train_epoch(floating[::1] params, const Py_ssize_t[::1] sizes,
 
     Returns ``(error_sum, n_done, status)``: the summed error of the samples
     done (each computed before its batch's update), how many were done, and
-    STATUS_NONFINITE if a non-finite error stopped training. Training runs in
-    chunks of about WORK_PER_CHUNK multiply-adds; before each chunk params is
-    copied to backup, and a non-finite error restores that copy, so params
-    always holds the result of a completed, finite step. Ctrl-C between
-    chunks raises KeyboardInterrupt with params at the last completed step.
+    STATUS_NONFINITE if a non-finite error or weight stopped training.
+    Training runs in chunks of about WORK_PER_CHUNK multiply-adds; before each
+    chunk params (finite on entry, as the caller checks) is copied to backup;
+    a non-finite error, or a non-finite weight at the end of the chunk,
+    restores that copy and n_done is then the chunk's start. So params always
+    holds the result of a completed, finite step. Ctrl-C between chunks
+    raises KeyboardInterrupt with params at the last completed step.
     """
     cdef NetSpec net = make_spec(sizes, offsets, hidden, output, params.shape[0])
     cdef Py_ssize_t n = order.shape[0], n_rows = X.shape[0]
     cdef Py_ssize_t n_params = params.shape[0]
-    cdef Py_ssize_t k, pos = 0, todo, step, steps_per_chunk
+    cdef Py_ssize_t k, pos = 0, start, todo, step, steps_per_chunk
     cdef int status = STATUS_OK
-    cdef double err, total = 0
+    cdef double err, total = 0, chunk_total
     cdef floating rate = <floating>lr
     check_work(&net, batch, work.shape[0])
     check_cols(X.shape[1], sizes[0], "X")
@@ -470,6 +490,8 @@ def _train_epoch(floating[::1] params, const Py_ssize_t[::1] sizes,
     while pos < n and status == STATUS_OK:
         with nogil:
             memcpy(&backup[0], &params[0], n_params * sizeof(floating))
+            start = pos
+            chunk_total = 0
             for step in range(steps_per_chunk):
                 if pos >= n:
                     break
@@ -488,10 +510,17 @@ def _train_epoch(floating[::1] params, const Py_ssize_t[::1] sizes,
                 if not isfinite(err):
                     status = STATUS_NONFINITE
                     break
-                total += err
+                chunk_total += err
                 pos += todo
+            # An update can overflow the weights while the error before it
+            # was finite: check the weights once per chunk.
+            if status == STATUS_OK and not all_finite(n_params, &params[0]):
+                status = STATUS_NONFINITE
             if status != STATUS_OK:
                 memcpy(&params[0], &backup[0], n_params * sizeof(floating))
+                pos = start
+            else:
+                total += chunk_total
         if status == STATUS_OK:
             PyErr_CheckSignals()
     return total, pos, status

@@ -11,8 +11,89 @@
 #define NNCORE_SIMD_H
 
 #include <stddef.h>
+#include <math.h>
+#include <stdint.h>
+
+/* exp(x) for x <= 0, the only arguments the stable sigmoid needs, to within
+ * about 2 ulp, with no branch, no library call and no float-integer
+ * conversion, so that loops over it vectorise even for SSE2 (libm's exp is a
+ * scalar call without -ffast-math). NaN gives NaN; x < -745.5 gives 0.
+ * Method: x = k ln2 + r with |r| <= ln2/2 (Cody-Waite; k ln2_hi is exact),
+ * exp(r) by its Taylor series to r^13 (truncation below 5e-18), times 2^k.
+ * Integers are rounded and moved into the exponent field through the
+ * 1.5 * 2^52 "shifter": the bits of shifter + k are the bits of shifter plus
+ * k. 2^k is applied in two halves so subnormal results come out right. */
+static inline double nn_exp_nonpositive(double x)
+{
+    const double log2e = 1.4426950408889634;
+    const double ln2_hi = 6.93147180369123816490e-01;
+    const double ln2_lo = 1.90821492927058770002e-10;
+    const double shifter = 6755399441055744.0;
+    union bits { double d; int64_t i; } base, t1, t2, s1, s2;
+    double xc = x > -745.5 ? x : -745.5;           /* NaN and -inf land here too */
+    double kd = (xc * log2e + shifter) - shifter;  /* round(x / ln2) */
+    double r = (xc - kd * ln2_hi) - kd * ln2_lo;
+    double p = 1.0 / 6227020800.0;                 /* 1/13! */
+    p = p * r + 1.0 / 479001600.0;
+    p = p * r + 1.0 / 39916800.0;
+    p = p * r + 1.0 / 3628800.0;
+    p = p * r + 1.0 / 362880.0;
+    p = p * r + 1.0 / 40320.0;
+    p = p * r + 1.0 / 5040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    double k1 = (kd * 0.5 + shifter) - shifter;    /* k = k1 + k2, both >= -539 */
+    base.d = shifter;
+    t1.d = k1 + shifter;
+    t2.d = (kd - k1) + shifter;
+    s1.i = (t1.i - base.i + 1023) << 52;
+    s2.i = (t2.i - base.i + 1023) << 52;
+    double result = p * s1.d * s2.d;
+    return x == x ? result : x;
+}
+
+/* The logistic sigmoid in its stable form: exp only of -|v|. */
+static inline double nn_sigmoid(double v)
+{
+    double e = nn_exp_nonpositive(-fabs(v));
+    double s = 1.0 / (1.0 + e);
+    double es = e * s;               /* both sides computed: a select, no branch */
+    return v >= 0 ? s : es;
+}
+
+#define NNCORE_DEFINE_ACTIVATIONS(T, SUFFIX)                                   \
+/* z[j] := sigmoid(z[j]) */                                                   \
+static inline void nn_sigmoid_##SUFFIX(Py_ssize_t n, T *restrict z)           \
+{                                                                             \
+    _Pragma("omp simd")                                                       \
+    for (Py_ssize_t j = 0; j < n; ++j)                                        \
+        z[j] = (T)nn_sigmoid(z[j]);                                           \
+}                                                                             \
+/* z[j] := sigmoid(z[j] + b[j]) */                                            \
+static inline void nn_sigmoid_bias_##SUFFIX(Py_ssize_t n,                     \
+                                            const T *restrict b,              \
+                                            T *restrict z)                    \
+{                                                                             \
+    _Pragma("omp simd")                                                       \
+    for (Py_ssize_t j = 0; j < n; ++j)                                        \
+        z[j] = (T)nn_sigmoid((T)(z[j] + b[j]));                               \
+}
 
 #define NNCORE_DEFINE_LOOPS(T, SUFFIX)                                         \
+/* 1 if every x[i] is finite: x * 0 is 0 for finite x and NaN otherwise. */   \
+static inline int nn_all_finite_##SUFFIX(Py_ssize_t n, const T *restrict x)   \
+{                                                                             \
+    T s = 0;                                                                  \
+    _Pragma("omp simd reduction(+:s)")                                        \
+    for (Py_ssize_t i = 0; i < n; ++i)                                        \
+        s += x[i] * 0;                                                        \
+    return s == 0;                                                            \
+}                                                                             \
 /* sum_i x[i] * y[i] */                                                       \
 static inline T nn_dot_##SUFFIX(Py_ssize_t n, const T *restrict x,            \
                                 const T *restrict y)                          \
@@ -45,11 +126,76 @@ static inline void nn_backprop_row_##SUFFIX(Py_ssize_t n, T d, T step,        \
         back[i] += d * old;                                                   \
         w[i] = old - step * a[i];                                             \
     }                                                                         \
+}                                                                             \
+/* z[j] = sum_i W[j, i] x[i] + W[j, n] for the m rows of W (row stride n+1,  \
+ * bias last). Four rows at a time: four independent sums hide the latency    \
+ * of the fused multiply-add, and each x[i] is loaded once per four rows. */  \
+static inline void nn_rows_forward_##SUFFIX(Py_ssize_t m, Py_ssize_t n,       \
+                                            const T *restrict W,              \
+                                            const T *restrict x,              \
+                                            T *restrict z)                    \
+{                                                                             \
+    const Py_ssize_t ld = n + 1;                                              \
+    Py_ssize_t j = 0;                                                         \
+    for (; j + 4 <= m; j += 4) {                                              \
+        const T *w0 = W + j * ld, *w1 = w0 + ld, *w2 = w1 + ld, *w3 = w2 + ld;\
+        T s0 = 0, s1 = 0, s2 = 0, s3 = 0;                                     \
+        _Pragma("omp simd reduction(+:s0,s1,s2,s3)")                          \
+        for (Py_ssize_t i = 0; i < n; ++i) {                                  \
+            T xi = x[i];                                                      \
+            s0 += w0[i] * xi;                                                 \
+            s1 += w1[i] * xi;                                                 \
+            s2 += w2[i] * xi;                                                 \
+            s3 += w3[i] * xi;                                                 \
+        }                                                                     \
+        z[j] = s0 + w0[n];                                                    \
+        z[j + 1] = s1 + w1[n];                                                \
+        z[j + 2] = s2 + w2[n];                                                \
+        z[j + 3] = s3 + w3[n];                                                \
+    }                                                                         \
+    for (; j < m; ++j)                                                        \
+        z[j] = nn_dot_##SUFFIX(n, W + j * ld, x) + W[j * ld + n];             \
+}                                                                             \
+/* W[j, :n] -= step[j] * x and W[j, n] -= step[j] for the m rows of W: the   \
+ * update of a first layer, which has no layer below to send errors to.      \
+ * Four rows at a time, so each x[i] is loaded once per four rows. */         \
+static inline void nn_rows_update_##SUFFIX(Py_ssize_t m, Py_ssize_t n,        \
+                                           const T *restrict step,            \
+                                           const T *restrict x,               \
+                                           T *restrict W)                     \
+{                                                                             \
+    const Py_ssize_t ld = n + 1;                                              \
+    Py_ssize_t j = 0;                                                         \
+    for (; j + 4 <= m; j += 4) {                                              \
+        T *w0 = W + j * ld, *w1 = w0 + ld, *w2 = w1 + ld, *w3 = w2 + ld;      \
+        const T c0 = step[j], c1 = step[j + 1], c2 = step[j + 2],             \
+                c3 = step[j + 3];                                             \
+        _Pragma("omp simd")                                                   \
+        for (Py_ssize_t i = 0; i < n; ++i) {                                  \
+            T xi = x[i];                                                      \
+            w0[i] -= c0 * xi;                                                 \
+            w1[i] -= c1 * xi;                                                 \
+            w2[i] -= c2 * xi;                                                 \
+            w3[i] -= c3 * xi;                                                 \
+        }                                                                     \
+        w0[n] -= c0;                                                          \
+        w1[n] -= c1;                                                          \
+        w2[n] -= c2;                                                          \
+        w3[n] -= c3;                                                          \
+    }                                                                         \
+    for (; j < m; ++j) {                                                      \
+        T *w = W + j * ld;                                                    \
+        nn_axpy_##SUFFIX(n, -step[j], x, w);                                  \
+        w[n] -= step[j];                                                      \
+    }                                                                         \
 }
 
+NNCORE_DEFINE_ACTIVATIONS(float, f)
+NNCORE_DEFINE_ACTIVATIONS(double, d)
 NNCORE_DEFINE_LOOPS(float, f)
 NNCORE_DEFINE_LOOPS(double, d)
 
 #undef NNCORE_DEFINE_LOOPS
+#undef NNCORE_DEFINE_ACTIVATIONS
 
 #endif
