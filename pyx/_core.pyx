@@ -37,6 +37,12 @@ cdef extern from "_simd.h" nogil:
                           const float* x, float* W)
     void nn_rows_update_d(Py_ssize_t m, Py_ssize_t n, const double* step,
                           const double* x, double* W)
+    void nn_rows_update_forward_f(Py_ssize_t m, Py_ssize_t n, const float* step,
+                                  const float* x, const float* x_next, float* W,
+                                  float* z)
+    void nn_rows_update_forward_d(Py_ssize_t m, Py_ssize_t n, const double* step,
+                                  const double* x, const double* x_next,
+                                  double* W, double* z)
 
 # Multiply-adds of work between two checks for Ctrl-C: a few milliseconds at
 # the speeds measured on the development machines, so KeyboardInterrupt
@@ -72,11 +78,19 @@ cdef inline void rows_forward(Py_ssize_t m, Py_ssize_t n, const floating* W,
 
 
 cdef inline void rows_update(Py_ssize_t m, Py_ssize_t n, const floating* step,
-                             const floating* x, floating* W) noexcept nogil:
+                             const floating* x, const floating* x_next,
+                             floating* W, floating* z) noexcept nogil:
+    # With x_next != NULL also z := W x_next + b with the updated W.
     if floating is float:
-        nn_rows_update_f(m, n, step, x, W)
+        if x_next == NULL:
+            nn_rows_update_f(m, n, step, x, W)
+        else:
+            nn_rows_update_forward_f(m, n, step, x, x_next, W, z)
     else:
-        nn_rows_update_d(m, n, step, x, W)
+        if x_next == NULL:
+            nn_rows_update_d(m, n, step, x, W)
+        else:
+            nn_rows_update_forward_d(m, n, step, x, x_next, W, z)
 
 
 cdef inline void backprop_row(Py_ssize_t n, floating d, floating step,
@@ -134,9 +148,11 @@ cdef inline floating* delta_buffer(const NetSpec* net, floating* work,
 
 cdef double sample_forward(const NetSpec* net, const floating* params,
                            const floating* x, const floating* t,
-                           floating* work) noexcept nogil:
+                           floating* work, bint have_z0) noexcept nogil:
     # a_l := f(W_l a_{l-1} + b_l), one dot product per unit over its contiguous
-    # row; returns the error of the output against t (0 if t is NULL).
+    # row; returns the error of the output against t (0 if t is NULL). With
+    # have_z0 the first layer's pre-activations for x are already in place
+    # (left there by sample_backward_update's fused pass).
     cdef Py_ssize_t l, n_in, n_out
     cdef const floating* a_in = x
     cdef floating* a
@@ -145,7 +161,8 @@ cdef double sample_forward(const NetSpec* net, const floating* params,
         n_in = net.sizes[l]
         n_out = net.sizes[l + 1]
         a = layer_acts(net, work, 1, l)
-        rows_forward(n_out, n_in, params + net.offsets[l], a_in, a)
+        if l > 0 or not have_z0:
+            rows_forward(n_out, n_in, params + net.offsets[l], a_in, a)
         if l < net.n_layers - 1:
             activate_row(net.hidden, n_out, <floating*>NULL, a)
         else:
@@ -156,11 +173,13 @@ cdef double sample_forward(const NetSpec* net, const floating* params,
 
 cdef void sample_backward_update(const NetSpec* net, floating* params,
                                  const floating* x, const floating* t,
-                                 floating lr, floating* work) noexcept nogil:
+                                 floating lr, const floating* x_next,
+                                 floating* work) noexcept nogil:
     # After sample_forward: backpropagate and update in one pass per layer.
     # Each weight row is read once: its old values feed the error of the
     # layer below and the row is updated while still in cache. No gradient
-    # is ever stored.
+    # is ever stored. With x_next != NULL the first layer's sweep also forms
+    # its pre-activations for the next sample (sample_forward's have_z0).
     cdef Py_ssize_t l, i, j, n_in, n_out
     cdef floating* delta = delta_buffer(net, work, 1, 0)
     cdef floating* back = delta_buffer(net, work, 1, 1)
@@ -192,7 +211,8 @@ cdef void sample_backward_update(const NetSpec* net, floating* params,
             # sizes go to the buffer the layer below would have used.
             for j in range(n_out):
                 back[j] = lr * delta[j]
-            rows_update(n_out, n_in, back, a_in, params + net.offsets[l])
+            rows_update(n_out, n_in, back, a_in, x_next, params + net.offsets[l],
+                        layer_acts(net, work, 1, 0))
 
 
 # ---------------------------------------------------------------------------
@@ -403,7 +423,7 @@ def _forward(floating[::1] params, const Py_ssize_t[::1] sizes,
         with nogil:
             if todo == 1:
                 sample_forward(&net, &params[0], &X[start, 0], <floating*>NULL,
-                               &work[0])
+                               &work[0], False)
                 memcpy(&out[start, 0],
                        layer_acts(&net, &work[0], 1, net.n_layers - 1),
                        net.sizes[net.n_layers] * sizeof(floating))
@@ -474,6 +494,8 @@ def _train_epoch(floating[::1] params, const Py_ssize_t[::1] sizes,
     cdef Py_ssize_t n_params = params.shape[0]
     cdef Py_ssize_t k, pos = 0, start, todo, step, steps_per_chunk
     cdef int status = STATUS_OK
+    cdef bint have_z0
+    cdef const floating* x_next
     cdef double err, total = 0, chunk_total
     cdef floating rate = <floating>lr
     check_work(&net, batch, work.shape[0])
@@ -492,16 +514,25 @@ def _train_epoch(floating[::1] params, const Py_ssize_t[::1] sizes,
             memcpy(&backup[0], &params[0], n_params * sizeof(floating))
             start = pos
             chunk_total = 0
+            have_z0 = False
             for step in range(steps_per_chunk):
                 if pos >= n:
                     break
                 todo = min(batch, n - pos)
                 if todo == 1:
+                    # Online training pipelines the first layer: its update
+                    # for this sample and its forward pass for the next one
+                    # share one sweep over its weights (within the chunk).
+                    x_next = NULL
+                    if batch == 1 and pos + 1 < n and step + 1 < steps_per_chunk:
+                        x_next = &X[order[pos + 1], 0]
                     err = sample_forward(&net, &params[0], &X[order[pos], 0],
-                                         &T[order[pos], 0], &work[0])
+                                         &T[order[pos], 0], &work[0], have_z0)
                     if isfinite(err):
                         sample_backward_update(&net, &params[0], &X[order[pos], 0],
-                                               &T[order[pos], 0], rate, &work[0])
+                                               &T[order[pos], 0], rate, x_next,
+                                               &work[0])
+                    have_z0 = x_next != NULL
                 else:
                     err = batch_pass(&net, &params[0], &X[0, 0], X.shape[1],
                                      &T[0, 0], &order[pos], todo, MODE_BACKWARD,

@@ -156,6 +156,57 @@ static inline void nn_rows_forward_##SUFFIX(Py_ssize_t m, Py_ssize_t n,       \
     for (; j < m; ++j)                                                        \
         z[j] = nn_dot_##SUFFIX(n, W + j * ld, x) + W[j * ld + n];             \
 }                                                                             \
+/* The first layer's update for one sample fused with its forward pass for  \
+ * the next: W[j] -= step[j] * [x, 1], then z[j] = W[j] . [x_next, 1] with   \
+ * the new weights, in one sweep over W. Each new weight is used while still \
+ * in a register, so the layer's weights cross the memory hierarchy once per  \
+ * sample instead of twice. The sums are formed exactly as in                 \
+ * nn_rows_forward (same blocking, same reduction), so the result is the     \
+ * same bit for bit as an update followed by a separate forward pass. */     \
+static inline void nn_rows_update_forward_##SUFFIX(Py_ssize_t m, Py_ssize_t n,\
+                                                   const T *restrict step,    \
+                                                   const T *restrict x,       \
+                                                   const T *restrict x_next,  \
+                                                   T *restrict W,             \
+                                                   T *restrict z)             \
+{                                                                             \
+    const Py_ssize_t ld = n + 1;                                              \
+    Py_ssize_t j = 0;                                                         \
+    for (; j + 4 <= m; j += 4) {                                              \
+        T *w0 = W + j * ld, *w1 = w0 + ld, *w2 = w1 + ld, *w3 = w2 + ld;      \
+        const T c0 = step[j], c1 = step[j + 1], c2 = step[j + 2],             \
+                c3 = step[j + 3];                                             \
+        T s0 = 0, s1 = 0, s2 = 0, s3 = 0;                                     \
+        _Pragma("omp simd reduction(+:s0,s1,s2,s3)")                          \
+        for (Py_ssize_t i = 0; i < n; ++i) {                                  \
+            T xi = x[i], yi = x_next[i];                                      \
+            T v0 = w0[i] - c0 * xi, v1 = w1[i] - c1 * xi;                     \
+            T v2 = w2[i] - c2 * xi, v3 = w3[i] - c3 * xi;                     \
+            w0[i] = v0;                                                       \
+            w1[i] = v1;                                                       \
+            w2[i] = v2;                                                       \
+            w3[i] = v3;                                                       \
+            s0 += v0 * yi;                                                    \
+            s1 += v1 * yi;                                                    \
+            s2 += v2 * yi;                                                    \
+            s3 += v3 * yi;                                                    \
+        }                                                                     \
+        w0[n] -= c0;                                                          \
+        w1[n] -= c1;                                                          \
+        w2[n] -= c2;                                                          \
+        w3[n] -= c3;                                                          \
+        z[j] = s0 + w0[n];                                                    \
+        z[j + 1] = s1 + w1[n];                                                \
+        z[j + 2] = s2 + w2[n];                                                \
+        z[j + 3] = s3 + w3[n];                                                \
+    }                                                                         \
+    for (; j < m; ++j) {                                                      \
+        T *w = W + j * ld;                                                    \
+        nn_axpy_##SUFFIX(n, -step[j], x, w);                                  \
+        w[n] -= step[j];                                                      \
+        z[j] = nn_dot_##SUFFIX(n, w, x_next) + w[n];                          \
+    }                                                                         \
+}                                                                             \
 /* W[j, :n] -= step[j] * x and W[j, n] -= step[j] for the m rows of W: the   \
  * update of a first layer, which has no layer below to send errors to.      \
  * Four rows at a time, so each x[i] is loaded once per four rows. */         \
