@@ -23,6 +23,10 @@ import operator
 
 import numpy as np
 
+from . import _dispatch
+
+_core = _dispatch.load()
+
 # SciPy's BLAS takes C ints: every matrix dimension and leading dimension
 # handed to it must stay below this.
 INT_MAX = 2**31 - 1
@@ -101,27 +105,20 @@ def _numeric_array(data, name):
     return array
 
 
-def _check_finite(array, name):
-    # A sum is one pass with no temporary; only if it is not finite (a NaN, an
-    # inf, or an overflow of large finite values) is the exact test run.
-    with np.errstate(over="ignore", invalid="ignore"):
-        total = np.sum(array, dtype=np.float64)
-    if np.isfinite(total):
-        return
-    if not np.isfinite(array).all():
-        raise ValueError(f"{name} contains NaN or infinity")
-
-
 def _convert(array, dtype, name):
-    """array as C-contiguous dtype; values too large for dtype raise."""
-    if array.dtype.kind == "f":
-        _check_finite(array, name)      # before a cast could create infinities
-    with np.errstate(over="ignore"):
-        converted = np.ascontiguousarray(array, dtype=dtype)
-    if array.dtype != converted.dtype or array.dtype.kind != "f":
-        if not np.isfinite(converted).all():
+    """array as C-contiguous dtype, checked finite; values too large for dtype raise."""
+    if array.dtype == dtype:
+        converted = np.ascontiguousarray(array)
+    else:
+        with np.errstate(over="ignore"):
+            converted = np.ascontiguousarray(array, dtype=dtype)
+    # One vectorised pass in the compiled core, no temporary array.
+    if not _core._all_finite(converted.reshape(-1)):
+        if (converted.dtype != array.dtype and array.dtype.kind == "f"
+                and np.isfinite(array).all()):
             raise ValueError(f"{name} has values too large for "
                              f"{np.dtype(dtype).name}")
+        raise ValueError(f"{name} contains NaN or infinity")
     return converted
 
 
@@ -148,9 +145,9 @@ def as_target(y, output, n_out, dtype, n_samples, name="y"):
         raise ValueError(f"{name} must be 1-D or 2-D, got {array.ndim}-D")
     if array.shape[0] != n_samples:
         raise ValueError(f"{name} has {array.shape[0]} samples, but X has {n_samples}")
-    if array.dtype.kind == "f":
-        _check_finite(array, name)
     if output == "softmax" and array.ndim == 1:
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            raise ValueError(f"{name} contains NaN or infinity")
         return _one_hot(array, n_out, dtype, name)
     if array.ndim == 1:
         if n_out != 1:

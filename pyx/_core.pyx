@@ -398,6 +398,15 @@ def _codes():
     }
 
 
+def _all_finite(const floating[::1] values):
+    """True if no entry of ``values`` is NaN or infinite (one vectorised pass)."""
+    cdef bint finite = True
+    if values.shape[0] > 0:
+        with nogil:
+            finite = all_finite(values.shape[0], &values[0])
+    return finite
+
+
 def _workspace_size(const Py_ssize_t[::1] sizes, Py_ssize_t batch):
     """Entries of work space needed for batches of up to ``batch`` samples."""
     cdef NetSpec net
