@@ -36,6 +36,8 @@ _DTYPES = {"float32": np.float32, "float64": np.float64}
 
 def check_dtype(dtype):
     """Return np.float32 or np.float64 for any spelling of those two dtypes."""
+    if dtype is None:   # np.dtype(None) would silently mean float64
+        raise TypeError("dtype must be float32 or float64, got None")
     try:
         name = np.dtype(dtype).name
     except TypeError as exc:
@@ -62,6 +64,16 @@ def check_positive_float(value, name):
     value = float(value)
     if not np.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be a positive finite number, got {value}")
+    return value
+
+
+def check_learning_rate(value, dtype):
+    """A positive finite learning rate that stays positive and finite in dtype."""
+    value = check_positive_float(value, "learning_rate")
+    info = np.finfo(dtype)
+    if not float(info.tiny) <= value <= float(info.max):
+        raise ValueError(f"learning_rate {value} is not representable in "
+                         f"{np.dtype(dtype).name} (between {info.tiny} and {info.max})")
     return value
 
 

@@ -273,14 +273,14 @@ class Network:
         ValueError
             Also if the network's parameters are not finite to begin with.
         """
-        learning_rate = _validation.check_positive_float(learning_rate, "learning_rate")
+        learning_rate = _validation.check_learning_rate(learning_rate, self._dtype)
         X, T = self._inputs(X, y)
         with self._lock:
             self._check_params()
             loss, grad = self._loss_grad(X, T, True)
             # The step is applied only if it leaves every weight finite.
-            grad *= -learning_rate
             with np.errstate(over="ignore", invalid="ignore"):
+                grad *= -learning_rate
                 grad += self._params
             if not (np.isfinite(loss) and np.isfinite(grad).all()):
                 raise DivergenceError(
@@ -330,7 +330,7 @@ class Network:
             the last completed step and can go on training.
         """
         epochs = _validation.check_int(epochs, "epochs")
-        learning_rate = _validation.check_positive_float(learning_rate, "learning_rate")
+        learning_rate = _validation.check_learning_rate(learning_rate, self._dtype)
         if not isinstance(shuffle, (bool, np.bool_)):
             raise TypeError(f"shuffle must be a bool, got {type(shuffle).__name__}")
         X, T = self._inputs(X, y)
