@@ -57,21 +57,23 @@ def train(seed, X, y, epochs):
 def test_two_networks_train_in_parallel_and_match_serial_results():
     X, y = make_data()
     train(0, X[:200], y[:200], 1)       # warm up
-    start = time.perf_counter()
-    serial = [train(seed, X, y, 2) for seed in (1, 2)]
-    serial_time = time.perf_counter() - start
-    best = np.inf
-    for _ in range(3):                  # retries absorb a noisy neighbour
+    ratios = []
+    for _ in range(5):                  # retries absorb a noisy neighbour
+        # Serial and parallel back to back, so both see the same load.
+        start = time.perf_counter()
+        serial = [train(seed, X, y, 2) for seed in (1, 2)]
+        serial_time = time.perf_counter() - start
         start = time.perf_counter()
         with ThreadPoolExecutor(2) as pool:
             parallel = list(pool.map(train, (1, 2), (X, X), (y, y), (2, 2)))
-        best = min(best, time.perf_counter() - start)
+        ratios.append((time.perf_counter() - start) / serial_time)
         for (params, losses), (params_s, losses_s) in zip(parallel, serial):
             np.testing.assert_array_equal(params, params_s)
             assert losses == losses_s
-        if best < 0.8 * serial_time:
+        if ratios[-1] < 0.8:
             break
-    assert best < 0.8 * serial_time, (best, serial_time)
+    # Two cores: about 0.5 when the GIL is released, about 1 when it is not.
+    assert min(ratios) < 0.8, ratios
 
 
 def test_concurrent_forward_calls_on_one_network_agree():
