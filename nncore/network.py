@@ -95,10 +95,9 @@ class Network:
         self._sizes = sizes
         self._activation = activation
         self._output = output
-        self._size_array = np.asarray(sizes, dtype=np.intp)
-        self._offsets, n_params = _params.layout(sizes)
-        self._params = np.empty(n_params, dtype=self._dtype)
-        self._weights, self._biases = _params.views(self._params, sizes, self._offsets)
+        self._layout, n_entries = _params.layout(sizes, self._dtype)
+        self._params = _params.zeros(n_entries, self._dtype)
+        self._weights, self._biases = _params.views(self._params, self._layout)
         self._lock = threading.Lock()
         self._train_work = {}
         factor = 2.0 if activation == "sigmoid" else 6.0
@@ -134,7 +133,12 @@ class Network:
 
     @property
     def params(self):
-        """The flat parameter buffer, shape (n_params,); writes change the network."""
+        """The flat parameter buffer; writes change the network.
+
+        Each unit's weights and bias form one row, padded with zeros to a
+        multiple of 64 bytes (see ``nncore._params``); ``weights`` and
+        ``biases`` are views of it.
+        """
         return self._params
 
     @property
@@ -149,8 +153,9 @@ class Network:
 
     @property
     def n_params(self):
-        """Total number of weights and biases."""
-        return self._params.shape[0]
+        """Total number of weights and biases (the padding of ``params`` not counted)."""
+        sizes = self._sizes
+        return sum((sizes[l] + 1) * sizes[l + 1] for l in range(len(sizes) - 1))
 
     def __repr__(self):
         return (f"Network({list(self._sizes)}, activation={self._activation!r}, "
@@ -159,12 +164,11 @@ class Network:
     # -- internals ----------------------------------------------------------
 
     def _spec(self):
-        return (self._size_array, self._offsets,
-                _params.ACTIVATIONS[self._activation], _params.OUTPUTS[self._output])
+        return (self._layout, _params.ACTIVATIONS[self._activation],
+                _params.OUTPUTS[self._output])
 
     def _work(self, batch):
-        return np.empty(_core._workspace_size(self._size_array, batch),
-                        dtype=self._dtype)
+        return np.empty(_core._workspace_size(self._layout, batch), dtype=self._dtype)
 
     def _inputs(self, X, y):
         X = _validation.as_input(X, self._dtype, self._sizes[0])
@@ -181,7 +185,7 @@ class Network:
 
     def _loss_grad(self, X, T, want_grad):
         batch = min(CHUNK_ROWS, X.shape[0])
-        grad = np.empty(self.n_params if want_grad else 0, dtype=self._dtype)
+        grad = np.empty(self._params.shape[0] if want_grad else 0, dtype=self._dtype)
         total = _core._loss_grad(self._params, *self._spec(), X, T, grad,
                                  want_grad, self._work(batch), batch)
         return total / X.shape[0], grad
@@ -244,7 +248,7 @@ class Network:
         """
         X, T = self._inputs(X, y)
         grad = self._loss_grad(X, T, True)[1]
-        dW, db = _params.views(grad, self._sizes, self._offsets)
+        dW, db = _params.views(grad, self._layout)
         return [np.ascontiguousarray(w) for w in dW], [b.copy() for b in db]
 
     def train_step(self, X, y, learning_rate=0.1):

@@ -29,20 +29,20 @@ cdef extern from "_simd.h" nogil:
                            double* w, double* back)
     int nn_all_finite_f(Py_ssize_t n, const float* x)
     int nn_all_finite_d(Py_ssize_t n, const double* x)
-    void nn_rows_forward_f(Py_ssize_t m, Py_ssize_t n, const float* W,
-                           const float* x, float* z)
-    void nn_rows_forward_d(Py_ssize_t m, Py_ssize_t n, const double* W,
-                           const double* x, double* z)
-    void nn_rows_update_f(Py_ssize_t m, Py_ssize_t n, const float* step,
-                          const float* x, float* W)
-    void nn_rows_update_d(Py_ssize_t m, Py_ssize_t n, const double* step,
-                          const double* x, double* W)
-    void nn_rows_update_forward_f(Py_ssize_t m, Py_ssize_t n, const float* step,
-                                  const float* x, const float* x_next, float* W,
-                                  float* z)
-    void nn_rows_update_forward_d(Py_ssize_t m, Py_ssize_t n, const double* step,
-                                  const double* x, const double* x_next,
-                                  double* W, double* z)
+    void nn_rows_forward_f(Py_ssize_t m, Py_ssize_t n, Py_ssize_t ld,
+                           const float* W, const float* x, float* z)
+    void nn_rows_forward_d(Py_ssize_t m, Py_ssize_t n, Py_ssize_t ld,
+                           const double* W, const double* x, double* z)
+    void nn_rows_update_f(Py_ssize_t m, Py_ssize_t n, Py_ssize_t ld,
+                          const float* step, const float* x, float* W)
+    void nn_rows_update_d(Py_ssize_t m, Py_ssize_t n, Py_ssize_t ld,
+                          const double* step, const double* x, double* W)
+    void nn_rows_update_forward_f(Py_ssize_t m, Py_ssize_t n, Py_ssize_t ld,
+                                  const float* step, const float* x,
+                                  const float* x_next, float* W, float* z)
+    void nn_rows_update_forward_d(Py_ssize_t m, Py_ssize_t n, Py_ssize_t ld,
+                                  const double* step, const double* x,
+                                  const double* x_next, double* W, double* z)
 
 # Multiply-adds of work between two checks for Ctrl-C: a few milliseconds at
 # the speeds measured on the development machines, so KeyboardInterrupt
@@ -69,28 +69,30 @@ cdef inline bint all_finite(Py_ssize_t n, const floating* x) noexcept nogil:
         return nn_all_finite_d(n, x)
 
 
-cdef inline void rows_forward(Py_ssize_t m, Py_ssize_t n, const floating* W,
-                              const floating* x, floating* z) noexcept nogil:
+cdef inline void rows_forward(Py_ssize_t m, Py_ssize_t n, Py_ssize_t ld,
+                              const floating* W, const floating* x,
+                              floating* z) noexcept nogil:
     if floating is float:
-        nn_rows_forward_f(m, n, W, x, z)
+        nn_rows_forward_f(m, n, ld, W, x, z)
     else:
-        nn_rows_forward_d(m, n, W, x, z)
+        nn_rows_forward_d(m, n, ld, W, x, z)
 
 
-cdef inline void rows_update(Py_ssize_t m, Py_ssize_t n, const floating* step,
-                             const floating* x, const floating* x_next,
-                             floating* W, floating* z) noexcept nogil:
+cdef inline void rows_update(Py_ssize_t m, Py_ssize_t n, Py_ssize_t ld,
+                             const floating* step, const floating* x,
+                             const floating* x_next, floating* W,
+                             floating* z) noexcept nogil:
     # With x_next != NULL also z := W x_next + b with the updated W.
     if floating is float:
         if x_next == NULL:
-            nn_rows_update_f(m, n, step, x, W)
+            nn_rows_update_f(m, n, ld, step, x, W)
         else:
-            nn_rows_update_forward_f(m, n, step, x, x_next, W, z)
+            nn_rows_update_forward_f(m, n, ld, step, x, x_next, W, z)
     else:
         if x_next == NULL:
-            nn_rows_update_d(m, n, step, x, W)
+            nn_rows_update_d(m, n, ld, step, x, W)
         else:
-            nn_rows_update_forward_d(m, n, step, x, x_next, W, z)
+            nn_rows_update_forward_d(m, n, ld, step, x, x_next, W, z)
 
 
 cdef inline void backprop_row(Py_ssize_t n, floating d, floating step,
@@ -162,7 +164,7 @@ cdef double sample_forward(const NetSpec* net, const floating* params,
         n_out = net.sizes[l + 1]
         a = layer_acts(net, work, 1, l)
         if l > 0 or not have_z0:
-            rows_forward(n_out, n_in, params + net.offsets[l], a_in, a)
+            rows_forward(n_out, n_in, net.lds[l], params + net.offsets[l], a_in, a)
         if l < net.n_layers - 1:
             activate_row(net.hidden, n_out, <floating*>NULL, a)
         else:
@@ -197,7 +199,7 @@ cdef void sample_backward_update(const NetSpec* net, floating* params,
         if l > 0:
             memset(back, 0, n_in * sizeof(floating))
             for j in range(n_out):
-                row = params + net.offsets[l] + j * (n_in + 1)
+                row = params + net.offsets[l] + j * net.lds[l]
                 step = lr * delta[j]
                 backprop_row(n_in, delta[j], step, a_in, row, back)
                 row[n_in] -= step
@@ -211,8 +213,8 @@ cdef void sample_backward_update(const NetSpec* net, floating* params,
             # sizes go to the buffer the layer below would have used.
             for j in range(n_out):
                 back[j] = lr * delta[j]
-            rows_update(n_out, n_in, back, a_in, x_next, params + net.offsets[l],
-                        layer_acts(net, work, 1, 0))
+            rows_update(n_out, n_in, net.lds[l], back, a_in, x_next,
+                        params + net.offsets[l], layer_acts(net, work, 1, 0))
 
 
 # ---------------------------------------------------------------------------
@@ -276,9 +278,9 @@ cdef double batch_pass(const NetSpec* net, floating* params,
         W = params + net.offsets[l]
         z = out if (l == L - 1 and out != NULL) else layer_acts(net, work, batch, l)
         gemm(False, True, <int>batch, <int>n_out, <int>n_in, <floating>1,
-             a_in, <int>lda, W, <int>(n_in + 1), <floating>0, z, <int>n_out)
+             a_in, <int>lda, W, <int>net.lds[l], <floating>0, z, <int>n_out)
         for j in range(n_out):
-            vec[j] = W[j * (n_in + 1) + n_in]
+            vec[j] = W[j * net.lds[l] + n_in]
         if l < L - 1:
             for k in range(batch):
                 activate_row(net.hidden, n_out, vec, z + k * n_out)
@@ -319,12 +321,12 @@ cdef double batch_pass(const NetSpec* net, floating* params,
             a_in = (X + rows[0] * ldx) if rows != NULL else X
             lda = ldx
         for j in range(n_out):
-            target[net.offsets[l] + j * (n_in + 1) + n_in] += alpha * vec[j]
+            target[net.offsets[l] + j * net.lds[l] + n_in] += alpha * vec[j]
         if l > 0:
             # Error for the layer below from the old weights, then the
             # derivative and the next bias gradient in one pass.
             gemm(False, False, <int>batch, <int>n_in, <int>n_out, <floating>1,
-                 delta, <int>n_out, W, <int>(n_in + 1), <floating>0, back,
+                 delta, <int>n_out, W, <int>net.lds[l], <floating>0, back,
                  <int>n_in)
             memset(vec, 0, n_in * sizeof(floating))
             for k in range(batch):
@@ -335,7 +337,7 @@ cdef double batch_pass(const NetSpec* net, floating* params,
         # Weights: target += alpha delta^T A, written straight into target.
         gemm(True, False, <int>n_out, <int>n_in, <int>batch, alpha,
              delta, <int>n_out, a_in, <int>lda, <floating>1,
-             target + net.offsets[l], <int>(n_in + 1))
+             target + net.offsets[l], <int>net.lds[l])
         swap = delta
         delta = back
         back = swap
@@ -346,20 +348,24 @@ cdef double batch_pass(const NetSpec* net, floating* params,
 # Private entry points (called only from nncore.network, after validation)
 # ---------------------------------------------------------------------------
 
-cdef NetSpec make_spec(const Py_ssize_t[::1] sizes, const Py_ssize_t[::1] offsets,
-                       int hidden, int output, Py_ssize_t n_params) except *:
-    # The cheap layout checks that the disabled bounds checks would have made.
+cdef NetSpec make_spec(const Py_ssize_t[:, ::1] layout, int hidden, int output,
+                       Py_ssize_t n_params) except *:
+    # layout rows: sizes (n_layers + 1 entries), offsets and lds (n_layers
+    # entries each, padded with a 0). The cheap checks that the disabled
+    # bounds checks would have made.
     cdef NetSpec net
     cdef Py_ssize_t l, expected = 0
-    if sizes.shape[0] < 2 or offsets.shape[0] != sizes.shape[0] - 1:
+    if layout.shape[0] != 3 or layout.shape[1] < 2:
         raise ValueError("inconsistent network layout")
-    for l in range(sizes.shape[0]):
-        if sizes[l] < 1:
+    for l in range(layout.shape[1]):
+        if layout[0, l] < 1:
             raise ValueError("layer sizes must be positive")
-    for l in range(offsets.shape[0]):
-        if offsets[l] != expected:
+    for l in range(layout.shape[1] - 1):
+        if layout[1, l] != expected:
             raise ValueError("parameter offsets do not match the layer sizes")
-        expected += sizes[l + 1] * (sizes[l] + 1)
+        if layout[2, l] < layout[0, l] + 1:
+            raise ValueError("row stride shorter than a row")
+        expected += layout[0, l + 1] * layout[2, l]
     if expected != n_params:
         raise ValueError(f"parameter buffer has {n_params} entries, "
                          f"the layout needs {expected}")
@@ -367,9 +373,10 @@ cdef NetSpec make_spec(const Py_ssize_t[::1] sizes, const Py_ssize_t[::1] offset
         raise ValueError(f"unknown activation code {hidden}")
     if output not in (OUT_IDENTITY, OUT_SIGMOID, OUT_SOFTMAX):
         raise ValueError(f"unknown output code {output}")
-    net.n_layers = sizes.shape[0] - 1
-    net.sizes = &sizes[0]
-    net.offsets = &offsets[0]
+    net.n_layers = layout.shape[1] - 1
+    net.sizes = &layout[0, 0]
+    net.offsets = &layout[1, 0]
+    net.lds = &layout[2, 0]
     net.hidden = hidden
     net.output = output
     return net
@@ -407,24 +414,26 @@ def _all_finite(const floating[::1] values):
     return finite
 
 
-def _workspace_size(const Py_ssize_t[::1] sizes, Py_ssize_t batch):
+def _workspace_size(const Py_ssize_t[:, ::1] layout, Py_ssize_t batch):
     """Entries of work space needed for batches of up to ``batch`` samples."""
     cdef NetSpec net
-    net.n_layers = sizes.shape[0] - 1
-    net.sizes = &sizes[0]
+    if layout.shape[0] != 3 or layout.shape[1] < 2:
+        raise ValueError("inconsistent network layout")
+    net.n_layers = layout.shape[1] - 1
+    net.sizes = &layout[0, 0]
     return workspace_size(&net, batch)
 
 
-def _forward(floating[::1] params, const Py_ssize_t[::1] sizes,
-             const Py_ssize_t[::1] offsets, int hidden, int output,
+def _forward(floating[::1] params, const Py_ssize_t[:, ::1] layout,
+             int hidden, int output,
              const floating[:, ::1] X, floating[:, ::1] out,
              floating[::1] work, Py_ssize_t batch):
     """out := network output for every row of X, ``batch`` rows per BLAS pass."""
-    cdef NetSpec net = make_spec(sizes, offsets, hidden, output, params.shape[0])
+    cdef NetSpec net = make_spec(layout, hidden, output, params.shape[0])
     cdef Py_ssize_t n = X.shape[0], start = 0, todo
     check_work(&net, batch, work.shape[0])
-    check_cols(X.shape[1], sizes[0], "X")
-    check_cols(out.shape[1], sizes[net.n_layers], "out")
+    check_cols(X.shape[1], net.sizes[0], "X")
+    check_cols(out.shape[1], net.sizes[net.n_layers], "out")
     if out.shape[0] != n:
         raise ValueError("out must have one row per sample")
     while start < n:
@@ -445,8 +454,8 @@ def _forward(floating[::1] params, const Py_ssize_t[::1] sizes,
         PyErr_CheckSignals()
 
 
-def _loss_grad(floating[::1] params, const Py_ssize_t[::1] sizes,
-               const Py_ssize_t[::1] offsets, int hidden, int output,
+def _loss_grad(floating[::1] params, const Py_ssize_t[:, ::1] layout,
+               int hidden, int output,
                const floating[:, ::1] X, const floating[:, ::1] T,
                floating[::1] grad, bint want_grad,
                floating[::1] work, Py_ssize_t batch):
@@ -454,13 +463,13 @@ def _loss_grad(floating[::1] params, const Py_ssize_t[::1] sizes,
 
     Rows are processed ``batch`` at a time; gradients accumulate into grad.
     """
-    cdef NetSpec net = make_spec(sizes, offsets, hidden, output, params.shape[0])
+    cdef NetSpec net = make_spec(layout, hidden, output, params.shape[0])
     cdef Py_ssize_t n = X.shape[0], start = 0, todo
     cdef floating alpha
     cdef double err = 0
     check_work(&net, batch, work.shape[0])
-    check_cols(X.shape[1], sizes[0], "X")
-    check_cols(T.shape[1], sizes[net.n_layers], "T")
+    check_cols(X.shape[1], net.sizes[0], "X")
+    check_cols(T.shape[1], net.sizes[net.n_layers], "T")
     if T.shape[0] != n or n < 1:
         raise ValueError("X and T must have the same, positive number of rows")
     if want_grad and grad.shape[0] != params.shape[0]:
@@ -481,8 +490,8 @@ def _loss_grad(floating[::1] params, const Py_ssize_t[::1] sizes,
     return err
 
 
-def _train_epoch(floating[::1] params, const Py_ssize_t[::1] sizes,
-                 const Py_ssize_t[::1] offsets, int hidden, int output,
+def _train_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout,
+                 int hidden, int output,
                  const floating[:, ::1] X, const floating[:, ::1] T,
                  const Py_ssize_t[::1] order, Py_ssize_t batch, double lr,
                  floating[::1] work, floating[::1] backup):
@@ -498,7 +507,7 @@ def _train_epoch(floating[::1] params, const Py_ssize_t[::1] sizes,
     holds the result of a completed, finite step. Ctrl-C between chunks
     raises KeyboardInterrupt with params at the last completed step.
     """
-    cdef NetSpec net = make_spec(sizes, offsets, hidden, output, params.shape[0])
+    cdef NetSpec net = make_spec(layout, hidden, output, params.shape[0])
     cdef Py_ssize_t n = order.shape[0], n_rows = X.shape[0]
     cdef Py_ssize_t n_params = params.shape[0]
     cdef Py_ssize_t k, pos = 0, start, todo, step, steps_per_chunk
@@ -508,8 +517,8 @@ def _train_epoch(floating[::1] params, const Py_ssize_t[::1] sizes,
     cdef double err, total = 0, chunk_total
     cdef floating rate = <floating>lr
     check_work(&net, batch, work.shape[0])
-    check_cols(X.shape[1], sizes[0], "X")
-    check_cols(T.shape[1], sizes[net.n_layers], "T")
+    check_cols(X.shape[1], net.sizes[0], "X")
+    check_cols(T.shape[1], net.sizes[net.n_layers], "T")
     if T.shape[0] != n_rows:
         raise ValueError("X and T must have the same number of rows")
     if backup.shape[0] != n_params:

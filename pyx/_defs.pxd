@@ -30,13 +30,16 @@ cdef enum Status:
     STATUS_NONFINITE = 1
 
 # Architecture of a network; every pointer refers to memory owned by Python.
-# Layer l maps sizes[l] inputs to sizes[l + 1] units; its block of the flat
-# parameter buffer starts at offsets[l] and is row-major (n_out, n_in + 1):
-# row j holds the weights of unit j followed by its bias, the weight of a
-# constant input of 1, so each unit's parameters are one contiguous row.
+# Layer l maps n_in = sizes[l] inputs to n_out = sizes[l + 1] units; its block
+# of the flat parameter buffer starts at offsets[l] and is row-major
+# (n_out, lds[l]): row j holds the n_in weights of unit j, then its bias (the
+# weight of a constant input of 1) in column n_in, then zero padding up to
+# lds[l] >= n_in + 1, which makes every row start on a 64-byte boundary. So
+# each unit's parameters are one contiguous, aligned row.
 ctypedef struct NetSpec:
     Py_ssize_t n_layers
     const Py_ssize_t* sizes
     const Py_ssize_t* offsets
+    const Py_ssize_t* lds
     int hidden
     int output

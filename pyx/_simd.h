@@ -127,15 +127,16 @@ static inline void nn_backprop_row_##SUFFIX(Py_ssize_t n, T d, T step,        \
         w[i] = old - step * a[i];                                             \
     }                                                                         \
 }                                                                             \
-/* z[j] = sum_i W[j, i] x[i] + W[j, n] for the m rows of W (row stride n+1,  \
+/* z[j] = sum_i W[j, i] x[i] + W[j, n] for the m rows of W (row stride ld,   \
  * bias last). Four rows at a time: four independent sums hide the latency    \
- * of the fused multiply-add, and each x[i] is loaded once per four rows. */  \
-static inline void nn_rows_forward_##SUFFIX(Py_ssize_t m, Py_ssize_t n,       \
+ * of the fused multiply-add, and each x[i] is loaded once per four rows.    \
+ * Rows start ld apart; with ld a multiple of 64 bytes no load splits a     \
+ * cache line. */                                                            \
+static inline void nn_rows_forward_##SUFFIX(Py_ssize_t m, Py_ssize_t n, Py_ssize_t ld,       \
                                             const T *restrict W,              \
                                             const T *restrict x,              \
                                             T *restrict z)                    \
 {                                                                             \
-    const Py_ssize_t ld = n + 1;                                              \
     Py_ssize_t j = 0;                                                         \
     for (; j + 4 <= m; j += 4) {                                              \
         const T *w0 = W + j * ld, *w1 = w0 + ld, *w2 = w1 + ld, *w3 = w2 + ld;\
@@ -163,14 +164,13 @@ static inline void nn_rows_forward_##SUFFIX(Py_ssize_t m, Py_ssize_t n,       \
  * sample instead of twice. The sums are formed exactly as in                 \
  * nn_rows_forward (same blocking, same reduction), so the result is the     \
  * same bit for bit as an update followed by a separate forward pass. */     \
-static inline void nn_rows_update_forward_##SUFFIX(Py_ssize_t m, Py_ssize_t n,\
+static inline void nn_rows_update_forward_##SUFFIX(Py_ssize_t m, Py_ssize_t n, Py_ssize_t ld,\
                                                    const T *restrict step,    \
                                                    const T *restrict x,       \
                                                    const T *restrict x_next,  \
                                                    T *restrict W,             \
                                                    T *restrict z)             \
 {                                                                             \
-    const Py_ssize_t ld = n + 1;                                              \
     Py_ssize_t j = 0;                                                         \
     for (; j + 4 <= m; j += 4) {                                              \
         T *w0 = W + j * ld, *w1 = w0 + ld, *w2 = w1 + ld, *w3 = w2 + ld;      \
@@ -210,12 +210,11 @@ static inline void nn_rows_update_forward_##SUFFIX(Py_ssize_t m, Py_ssize_t n,\
 /* W[j, :n] -= step[j] * x and W[j, n] -= step[j] for the m rows of W: the   \
  * update of a first layer, which has no layer below to send errors to.      \
  * Four rows at a time, so each x[i] is loaded once per four rows. */         \
-static inline void nn_rows_update_##SUFFIX(Py_ssize_t m, Py_ssize_t n,        \
+static inline void nn_rows_update_##SUFFIX(Py_ssize_t m, Py_ssize_t n, Py_ssize_t ld,        \
                                            const T *restrict step,            \
                                            const T *restrict x,               \
                                            T *restrict W)                     \
 {                                                                             \
-    const Py_ssize_t ld = n + 1;                                              \
     Py_ssize_t j = 0;                                                         \
     for (; j + 4 <= m; j += 4) {                                              \
         T *w0 = W + j * ld, *w1 = w0 + ld, *w2 = w1 + ld, *w3 = w2 + ld;      \

@@ -10,9 +10,10 @@ STEP = 1e-6
 
 
 def numerical_gradient(net, X, y):
-    """Central differences of net.loss over every entry of the flat buffer."""
+    """Central differences of net.loss over every entry of the flat buffer
+    (the row padding included: its gradient must come out 0 too)."""
     grad = np.empty_like(net.params)
-    for p in range(net.n_params):
+    for p in range(net.params.shape[0]):
         saved = net.params[p]
         net.params[p] = saved + STEP
         upper = net.loss(X, y)
@@ -25,9 +26,9 @@ def numerical_gradient(net, X, y):
 
 def flat(net, dW, db):
     """Pack per-layer gradients into the network's flat layout."""
-    grad = np.empty_like(net.params)
-    weights, biases = nncore._params.views(grad, net.layer_sizes,
-                                           nncore._params.layout(net.layer_sizes)[0])
+    grad = np.zeros_like(net.params)
+    weights, biases = nncore._params.views(
+        grad, nncore._params.layout(net.layer_sizes, net.dtype)[0])
     for l in range(len(dW)):
         weights[l][...] = dW[l]
         biases[l][...] = db[l]

@@ -73,3 +73,20 @@ def test_glorot_initialisation_bounds():
     tanh = nncore.Network([50, 30, 10], activation="tanh", seed=0)
     assert np.abs(tanh.weights[0]).max() > np.sqrt(2 / 80)
     assert np.abs(tanh.weights[0]).max() <= np.sqrt(6 / 80)
+
+
+def test_parameter_rows_are_aligned_and_padding_stays_zero(dtype):
+    net = nncore.Network([5, 7, 3], dtype=dtype, seed=0)
+    table = nncore._params.layout(net.layer_sizes, net.dtype)[0]
+    assert net.params.ctypes.data % 64 == 0
+    rng = np.random.default_rng(0)
+    X, y = rng.random((20, 5)), rng.integers(0, 3, 20)
+    net.fit(X, y, epochs=2, batch_size=1)
+    net.fit(X, y, epochs=2, batch_size=8)
+    net.train_step(X, y)
+    for l in range(2):
+        block = nncore._params.layer_block(net.params, table, l)
+        assert (block.strides[0] % 64) == 0
+        assert not block[:, net.layer_sizes[l] + 1:].any()
+        np.testing.assert_array_equal(block[:, :net.layer_sizes[l]].T, net.weights[l])
+        np.testing.assert_array_equal(block[:, net.layer_sizes[l]], net.biases[l])
