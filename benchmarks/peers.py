@@ -13,14 +13,14 @@ the weights, outside the timed region), ``fit_epoch`` and ``predict``:
   ``partial_fit`` is exactly one epoch over the data in order.
 - `ReferenceMLP`: ``nncore.reference`` (pure Python).
 
-The bounds do only part of the work, through scipy's BLAS, the library whose
-``cython_blas`` nncore itself calls (NumPy may load a different OpenBLAS):
+The bounds do only part of the work:
 
-- `BlasProducts`: only the matrix products of each step; the ceiling for the
-  mini-batch and batch-1024 cells.
-- `WeightTraffic`: per sample, one pass reading every parameter (forward) and,
-  for training, one pass reading and writing every parameter (update); the
-  ceiling for the batch-1 cells.
+- `BlasProducts`: only the matrix products of each step, through scipy's BLAS,
+  the library whose ``cython_blas`` nncore itself calls (NumPy may load a
+  different OpenBLAS); the ceiling for the mini-batch and batch-1024 cells.
+- `WeightTraffic`: per sample, one compiled sweep over every weight (forward)
+  and, for training, one more sweep reading and writing every weight (update);
+  the ceiling for the batch-1 cells.
 
 Torch and scikit-learn are imported only when their wrapper is built, so this
 module imports without them.
@@ -336,53 +336,39 @@ class BlasProducts:
 
 
 class WeightTraffic:
-    """Per sample, one pass reading every parameter and, in training, one pass reading and writing it.
+    """Per sample, one forward sweep and (training) one update sweep over every weight.
 
-    The parameters are one flat buffer of nncore's size (weights and biases).
-    Per sample: ``dot(p, p)`` reads every parameter once (the forward pass's
-    minimum) and, in training, ``p *= UPDATE_SCALE`` (BLAS scal) reads and
-    writes every parameter once (the update's minimum). With one sample per
-    step no parameter is reused within a step, so an online trainer moves at
-    least this much memory; nncore's fused kernel moves exactly this (one read
-    forward, one read+write for backprop and update together). Two BLAS calls
-    per sample (~0.2 us of Python each) stand in for a compiled loop.
-
-    It is a ceiling only as far as OpenBLAS streams memory at full speed: the
-    weights of these shapes sit in L2, where OpenBLAS's dot and scal reach
-    ~20 bytes per cycle, and nncore's own AVX-512 loops beat them on the two
-    784-input shapes (nncore / bound > 1 in the report). Per-layer gemv + ger
-    calls, tried first, are slower still (1.2-8x slower than nncore).
+    A compiled loop in nncore's core (``_bench_weight_traffic``) over a
+    network's own aligned buffer, with nncore's fastest row loops: per sample
+    and layer, one pass forming ``W a`` and, in training, a separate pass
+    ``W -= step a^T``, and nothing else (no activation, loss or backward
+    work). It is the issue's "weight traffic" ceiling for the batch-1 cells.
+    nncore's online training can beat it on the 784-input shapes: it fuses
+    the first layer's update for one sample with its forward sweep for the
+    next, so the largest layer crosses the caches once per sample, not twice.
     """
 
-    # Not 1.0: OpenBLAS returns at once from scal with alpha == 1.
-    UPDATE_SCALE = 1.0 - 2.0**-10
+    STEP = 1e-12        # tiny, so the weights stay finite over any run
 
     def __init__(self, sizes, dtype, seed=0):
-        rng = np.random.default_rng(seed)
-        dtype = np.dtype(dtype)
-        self.dot = get_blas_funcs("dot", dtype=dtype)
-        self.scal = get_blas_funcs("scal", dtype=dtype)
-        n_params = sum((n_in + 1) * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
-        self.initial = rng.random(n_params).astype(dtype)
-        self.params = self.initial.copy()
-        self.result = np.zeros(1, dtype=dtype)
+        net = nncore.Network(sizes, dtype=dtype, seed=seed)
+        self.core = nncore.network._core
+        self.layout = net._layout
+        self.params = net.params            # aligned, padded as nncore's
+        self.initial = net.params.copy()
+        self.work = np.zeros(3 * max(sizes[1:]), dtype=dtype)
 
     def load(self):
         self.params[...] = self.initial
 
     def train_epoch(self, X):
-        dot, scal, p, alpha = self.dot, self.scal, self.params, self.UPDATE_SCALE
-        for _ in range(X.shape[0]):
-            dot(p, p)
-            scal(alpha, p)
+        self.core._bench_weight_traffic(self.params, self.layout, X, self.work,
+                                        self.STEP, True)
 
     def predict(self, X):
-        dot, p = self.dot, self.params
-        total = 0.0
-        for _ in range(X.shape[0]):
-            total = dot(p, p)
-        self.result[0] = total
-        return self.result
+        self.core._bench_weight_traffic(self.params, self.layout, X, self.work,
+                                        self.STEP, False)
+        return self.work
 
     def finite(self):
         return bool(np.isfinite(self.params).all())

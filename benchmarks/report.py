@@ -108,8 +108,10 @@ def main(argv=None):
           f"BLAS: {'; '.join(first.get('blas', []))}.\n")
     print(table(cells, bound_kind))
     print("\nbound: `blas` = the matrix products of the step only, through scipy's BLAS "
-          "(nncore's); `traffic` = per sample, one read of every parameter (forward) plus "
-          "one read+write (update), BLAS dot + scal over a flat buffer. `t1`/`t2`: BLAS "
+          "(nncore's); `traffic` = per sample, one compiled forward sweep over every weight "
+          "plus (training) one separate update sweep, nothing else; nncore's online "
+          "training fuses the first layer's update with the next forward sweep and can "
+          "exceed it. `t1`/`t2`: BLAS "
           "threads. nncore / best peer > 1: nncore is faster than every other peer. The "
           "reference is pure Python (float64) on a few hundred samples.")
 

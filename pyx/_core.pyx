@@ -575,6 +575,38 @@ def _train_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout,
     return total, pos, status
 
 
+def _bench_weight_traffic(floating[::1] params, const Py_ssize_t[:, ::1] layout,
+                          const floating[:, ::1] X, floating[::1] work, double step,
+                          bint update):
+    """The batch-1 ceiling for the benchmarks: per sample and layer, one
+    forward sweep (rows_forward) and, with ``update``, one separate update
+    sweep (rows_update) over the layer's weights, and nothing else (no
+    activation, error or backpropagation). params moves by ``step``; work
+    needs 3 * max(sizes[1:]) entries. Online training can beat this bound: it
+    fuses its first layer's update with the next sample's forward sweep."""
+    cdef NetSpec net = make_spec(layout, ACT_IDENTITY, OUT_IDENTITY, params.shape[0])
+    cdef Py_ssize_t k, l, j, width = max_width(&net)
+    cdef const floating* a_in
+    cdef floating* z
+    check_cols(X.shape[1], net.sizes[0], "X")
+    if work.shape[0] < 3 * width:
+        raise ValueError(f"work needs {3 * width} entries")
+    with nogil:
+        for j in range(width):
+            work[j] = <floating>step
+        for k in range(X.shape[0]):
+            a_in = &X[k, 0]
+            for l in range(net.n_layers):
+                z = &work[width * (1 + l % 2)]
+                rows_forward(net.sizes[l + 1], net.sizes[l], net.lds[l],
+                             &params[net.offsets[l]], a_in, z)
+                if update:
+                    rows_update(net.sizes[l + 1], net.sizes[l], net.lds[l],
+                                &work[0], a_in, <floating*>NULL,
+                                &params[net.offsets[l]], <floating*>NULL)
+                a_in = z
+
+
 # ---------------------------------------------------------------------------
 # Test shims: thin def wrappers over single kernels, for tests/test_kernels.py
 # ---------------------------------------------------------------------------
