@@ -17,7 +17,7 @@ from _defs cimport (NetSpec, ACT_IDENTITY, ACT_SIGMOID, ACT_TANH, ACT_RELU,
                     OUT_IDENTITY, OUT_SIGMOID, OUT_SOFTMAX,
                     MODE_FORWARD, MODE_LOSS, MODE_BACKWARD,
                     STATUS_OK, STATUS_NONFINITE)
-from _activation cimport sigmoid, activate, derivative, activate_row, output_row
+from _activation cimport sigmoid, derivative, activate_row, output_row
 from _blas cimport gemm
 
 cdef extern from "_simd.h" nogil:
