@@ -352,7 +352,8 @@ class Network:
                 work = self._train_work[batch]
             backup = np.empty_like(self._params)
             for epoch in range(epochs):
-                order = rng.permutation(n).astype(np.intp) if shuffle else sequential
+                order = (rng.permutation(n).astype(np.intp, copy=False) if shuffle
+                         else sequential)
                 total, done, status = _core._train_epoch(
                     self._params, *self._spec(), X, T, order, batch,
                     learning_rate, work, backup)
