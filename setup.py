@@ -20,6 +20,7 @@ import os
 import platform
 import sys
 
+import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
@@ -54,7 +55,8 @@ for name, flags in variants.items():
     ext = Extension(
         f"nncore._core_{name}",
         sources=["pyx/_core.pyx"],
-        include_dirs=["pyx"],
+        include_dirs=["pyx", numpy.get_include()],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_25_API_VERSION")],
         depends=["pyx/_defs.pxd", "pyx/_activation.pxd", "pyx/_blas.pxd",
                  "pyx/_simd.h"],
         extra_compile_args=common_flags + flags,

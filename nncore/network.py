@@ -100,6 +100,7 @@ class Network:
         self._weights, self._biases = _params.views(self._params, self._layout)
         self._lock = threading.Lock()
         self._train_work = {}
+        self._model = None
         factor = 2.0 if activation == "sigmoid" else 6.0
         for l in range(len(sizes) - 1):
             n_in, n_out = sizes[l], sizes[l + 1]
@@ -163,6 +164,14 @@ class Network:
 
     # -- internals ----------------------------------------------------------
 
+    def _compiled(self):
+        # The core's Model over this network's buffers, made on first use
+        # (and again if the tests point this module at another variant).
+        model = self._model
+        if type(model) is not _core.Model:
+            model = self._model = _core.Model(self._params, *self._spec())
+        return model
+
     def _spec(self):
         return (self._layout, _params.ACTIVATIONS[self._activation],
                 _params.OUTPUTS[self._output])
@@ -206,10 +215,15 @@ class Network:
             Class probabilities for softmax, per-output probabilities for
             sigmoid, real values for identity.
         """
-        X = _validation.as_input(X, self._dtype, self._sizes[0])
-        out = np.empty((X.shape[0], self._sizes[-1]), dtype=self._dtype)
-        batch = min(CHUNK_ROWS, X.shape[0])
-        _core._forward(self._params, *self._spec(), X, out, self._work(batch), batch)
+        model = self._compiled()
+        # Arrays already in the network's dtype and layout go straight to
+        # the core (which checks them cheaply); anything else is validated
+        # and converted first.
+        out = model.forward(X)
+        if out is None:
+            out = model.forward(_validation.as_input(X, self._dtype, self._sizes[0]))
+            if out is None:   # as_input returns exactly what the core takes
+                raise RuntimeError("validated input refused by the core")
         return out
 
     def loss(self, X, y):

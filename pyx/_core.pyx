@@ -6,18 +6,23 @@ float and double; they allocate nothing and touch only the buffers they are
 given. The private ``def`` entry points at the bottom take typed memoryviews
 from ``nncore.network`` (which has already validated every array), check the
 layout cheaply, run the work with the GIL released and raise afterwards.
+``Model`` is the compiled side of one network, built once, so that inference
+calls pay no argument conversion: its ``forward`` takes an ndarray only when
+it is exactly what the kernels read, and hands anything else back.
 The same source is compiled once per instruction set (see setup.py).
 """
 from cython cimport floating
 from libc.math cimport isfinite
+from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
 from cpython.exc cimport PyErr_CheckSignals
+cimport numpy as cnp
 
 from _defs cimport (NetSpec, ACT_IDENTITY, ACT_SIGMOID, ACT_TANH, ACT_RELU,
                     OUT_IDENTITY, OUT_SIGMOID, OUT_SOFTMAX,
                     MODE_FORWARD, MODE_LOSS, MODE_BACKWARD,
                     STATUS_OK, STATUS_NONFINITE)
-from _activation cimport sigmoid, derivative, activate_row, output_row
+from _activation cimport derivative, activate_row, output_row
 from _blas cimport gemm
 
 cdef extern from "_simd.h" nogil:
@@ -48,6 +53,8 @@ cdef extern from "_simd.h" nogil:
 # the speeds measured on the development machines, so KeyboardInterrupt
 # arrives well within a second while the check itself costs nothing.
 cdef Py_ssize_t WORK_PER_CHUNK = 1 << 23
+
+cnp.import_array()
 
 
 # ---------------------------------------------------------------------------
@@ -425,36 +432,6 @@ def _workspace_size(const Py_ssize_t[:, ::1] layout, Py_ssize_t batch):
     return workspace_size(&net, batch)
 
 
-def _forward(floating[::1] params, const Py_ssize_t[:, ::1] layout,
-             int hidden, int output,
-             const floating[:, ::1] X, floating[:, ::1] out,
-             floating[::1] work, Py_ssize_t batch):
-    """out := network output for every row of X, ``batch`` rows per BLAS pass."""
-    cdef NetSpec net = make_spec(layout, hidden, output, params.shape[0])
-    cdef Py_ssize_t n = X.shape[0], start = 0, todo
-    check_work(&net, batch, work.shape[0])
-    check_cols(X.shape[1], net.sizes[0], "X")
-    check_cols(out.shape[1], net.sizes[net.n_layers], "out")
-    if out.shape[0] != n:
-        raise ValueError("out must have one row per sample")
-    while start < n:
-        todo = min(batch, n - start)
-        with nogil:
-            if todo == 1:
-                sample_forward(&net, &params[0], &X[start, 0], <floating*>NULL,
-                               &work[0], False)
-                memcpy(&out[start, 0],
-                       layer_acts(&net, &work[0], 1, net.n_layers - 1),
-                       net.sizes[net.n_layers] * sizeof(floating))
-            else:
-                batch_pass(&net, &params[0], &X[start, 0], X.shape[1],
-                           <floating*>NULL, <Py_ssize_t*>NULL, todo,
-                           MODE_FORWARD, 0, <floating*>NULL, &out[start, 0],
-                           &work[0])
-        start += todo
-        PyErr_CheckSignals()
-
-
 def _loss_grad(floating[::1] params, const Py_ssize_t[:, ::1] layout,
                int hidden, int output,
                const floating[:, ::1] X, const floating[:, ::1] T,
@@ -611,14 +588,181 @@ def _bench_weight_traffic(floating[::1] params, const Py_ssize_t[:, ::1] layout,
 
 
 # ---------------------------------------------------------------------------
+# The compiled model: the lean inference path
+# ---------------------------------------------------------------------------
+
+# Rows per BLAS pass in forward: gemm runs at full speed, the work space
+# stays in cache.
+cdef Py_ssize_t FORWARD_ROWS = 256
+
+# Inference path for a call: row by row through the hand-written
+# matrix-vector loops, or BLAS gemm per layer over FORWARD_ROWS rows. Rows go
+# by hand while the call's whole work (rows x multiply-adds per row) is at
+# most PER_ROW_MAX_WORK. Measured with benchmarks/crossover.py (table in
+# benchmarks/README.md): OpenBLAS's gemm with one row is already as fast as
+# these loops from about 2k multiply-adds per row up, and wins for every
+# larger batch; the hand-written loops win only for tiny networks and a few
+# rows, where gemm's fixed cost per call dominates.
+cdef Py_ssize_t PER_ROW_MAX_WORK = 1024
+PATH_AUTO, PATH_BLAS, PATH_ROWS = -1, 0, 1
+
+
+cdef int forward_rows(const NetSpec* net, Py_ssize_t n_params,
+                      floating* params, const floating* X, Py_ssize_t n,
+                      floating* out, bint per_row) except -1:
+    # out := network output for the n rows of X (C-contiguous), in chunks of
+    # about WORK_PER_CHUNK multiply-adds with the GIL released, Ctrl-C
+    # checked between chunks. The work space is this call's own, so any
+    # number of threads may run forward on one model at once.
+    cdef Py_ssize_t L = net.n_layers, n_in = net.sizes[0]
+    cdef Py_ssize_t n_out = net.sizes[L]
+    cdef Py_ssize_t batch = 1 if per_row else min(n, FORWARD_ROWS)
+    cdef Py_ssize_t per_chunk = max(batch, WORK_PER_CHUNK // n_params)
+    cdef Py_ssize_t start = 0, stop, k, todo
+    cdef floating* work = <floating*>malloc(workspace_size(net, batch) * sizeof(floating))
+    if work == NULL:
+        raise MemoryError("no memory for the forward pass's work space")
+    try:
+        while start < n:
+            stop = min(n, start + per_chunk)
+            with nogil:
+                k = start
+                while k < stop:
+                    if per_row:
+                        sample_forward(net, params, X + k * n_in, <floating*>NULL,
+                                       work, False)
+                        memcpy(out + k * n_out, layer_acts(net, work, 1, L - 1),
+                               n_out * sizeof(floating))
+                        k += 1
+                    else:
+                        todo = min(batch, stop - k)
+                        batch_pass(net, params, X + k * n_in, n_in,
+                                   <floating*>NULL, <Py_ssize_t*>NULL, todo,
+                                   MODE_FORWARD, 0, <floating*>NULL,
+                                   out + k * n_out, work)
+                        k += todo
+            start = stop
+            PyErr_CheckSignals()
+    finally:
+        free(work)
+    return 0
+
+
+cdef class Model:
+    """The compiled side of a network: its parameter buffer, layout and codes.
+
+    Built once per network (the layout is checked here, once) and holding
+    references to the buffers, so that calls pay no argument conversion.
+    ``forward`` is the inference path; it is safe to call from many threads
+    at once.
+    """
+    cdef readonly cnp.ndarray params
+    cdef object table
+    cdef NetSpec net
+    cdef int typenum
+    cdef Py_ssize_t n_params, row_work
+
+    def __cinit__(self, cnp.ndarray params not None, layout not None,
+                  int hidden, int output):
+        cdef Py_ssize_t l
+        if (cnp.PyArray_NDIM(params) != 1 or not cnp.PyArray_IS_C_CONTIGUOUS(params)
+                or not cnp.PyArray_ISBEHAVED(params)
+                or cnp.PyArray_TYPE(params) not in (cnp.NPY_FLOAT, cnp.NPY_DOUBLE)):
+            raise ValueError("params must be a writeable, aligned, native, "
+                             "contiguous 1-D float32 or float64 array")
+        # A private copy of the layout: the spec points into it.
+        self.table = cnp.PyArray_FROMANY(layout, cnp.NPY_INTP, 2, 2,
+                                         cnp.NPY_ARRAY_C_CONTIGUOUS
+                                         | cnp.NPY_ARRAY_ENSURECOPY
+                                         | cnp.NPY_ARRAY_ALIGNED)
+        self.net = make_spec(self.table, hidden, output, params.shape[0])
+        self.params = params
+        self.typenum = cnp.PyArray_TYPE(params)
+        self.n_params = params.shape[0]
+        self.row_work = 0
+        for l in range(self.net.n_layers):
+            self.row_work += self.net.sizes[l] * self.net.sizes[l + 1]
+
+    @property
+    def per_row_max_work(self):
+        """Multiply-adds per call up to which ``forward`` goes row by row."""
+        return PER_ROW_MAX_WORK
+
+    @property
+    def work_per_row(self):
+        """Multiply-adds of one sample's forward pass."""
+        return self.row_work
+
+    def forward(self, X, int path=PATH_AUTO):
+        """Network output for X, or None if X is not ready for the core.
+
+        X is used in place when it is an ndarray of the model's dtype,
+        2-D with at least one row and the right number of columns,
+        C-contiguous, aligned, in native byte order, with only finite values;
+        otherwise None is returned and nothing is computed (the caller then
+        validates and converts X). ``path``: PATH_AUTO chooses by size,
+        PATH_BLAS and PATH_ROWS force one (for tests and benchmarks).
+        """
+        cdef cnp.ndarray A, out
+        cdef Py_ssize_t n, n_cols
+        cdef cnp.npy_intp dims[2]
+        cdef bint finite, per_row
+        if not cnp.PyArray_Check(X):
+            return None
+        A = <cnp.ndarray>X
+        if (cnp.PyArray_TYPE(A) != self.typenum or cnp.PyArray_NDIM(A) != 2
+                or not cnp.PyArray_IS_C_CONTIGUOUS(A)
+                or not cnp.PyArray_ISBEHAVED_RO(A)):
+            return None
+        n = cnp.PyArray_DIM(A, 0)
+        n_cols = cnp.PyArray_DIM(A, 1)
+        if n < 1 or n_cols != self.net.sizes[0]:
+            return None
+        with nogil:
+            if self.typenum == cnp.NPY_DOUBLE:
+                finite = all_finite(n * n_cols, <double*>cnp.PyArray_DATA(A))
+            else:
+                finite = all_finite(n * n_cols, <float*>cnp.PyArray_DATA(A))
+        if not finite:
+            return None
+        if path == PATH_AUTO:
+            per_row = n * self.row_work <= PER_ROW_MAX_WORK
+        else:
+            per_row = path == PATH_ROWS
+        dims[0] = n
+        dims[1] = self.net.sizes[self.net.n_layers]
+        out = cnp.PyArray_EMPTY(2, dims, self.typenum, 0)
+        if self.typenum == cnp.NPY_DOUBLE:
+            forward_rows(&self.net, self.n_params,
+                         <double*>cnp.PyArray_DATA(self.params),
+                         <double*>cnp.PyArray_DATA(A), n,
+                         <double*>cnp.PyArray_DATA(out), per_row)
+        else:
+            forward_rows(&self.net, self.n_params,
+                         <float*>cnp.PyArray_DATA(self.params),
+                         <float*>cnp.PyArray_DATA(A), n,
+                         <float*>cnp.PyArray_DATA(out), per_row)
+        return out
+
+
+# ---------------------------------------------------------------------------
 # Test shims: thin def wrappers over single kernels, for tests/test_kernels.py
 # ---------------------------------------------------------------------------
 
 def _py_sigmoid(floating[::1] z):
-    """z := sigmoid(z) elementwise, in place."""
-    cdef Py_ssize_t i
-    for i in range(z.shape[0]):
-        z[i] = sigmoid(z[i])
+    """z := sigmoid(z) elementwise, in place, by the vectorised row kernel
+    that the hidden layers use (float arithmetic for float32)."""
+    if z.shape[0] > 0:
+        activate_row(ACT_SIGMOID, z.shape[0], <floating*>NULL, &z[0])
+
+
+def _py_softmax(floating[::1] z, const floating[::1] t=None):
+    """z := softmax(z) in place by the output kernel; returns the
+    cross-entropy against t (0 without t)."""
+    if z.shape[0] < 1 or (t is not None and t.shape[0] != z.shape[0]):
+        raise ValueError("z must be non-empty and t, if given, as long as z")
+    return output_row(OUT_SOFTMAX, z.shape[0], &z[0],
+                      &t[0] if t is not None else <floating*>NULL)
 
 
 def _py_gemm(bint trans_a, bint trans_b, double alpha,

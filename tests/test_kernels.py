@@ -72,6 +72,72 @@ def test_forward_in_many_blas_chunks(simd, dtype, rng, activation, output):
                  dtype, "loss")
 
 
+PATH_BLAS, PATH_ROWS = 0, 1
+
+
+@pytest.mark.parametrize("n_rows", [1, 2, 5, 300])
+@pytest.mark.parametrize("output", OUTPUTS)
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_both_inference_paths_match_the_reference(simd, dtype, rng, activation,
+                                                   output, n_rows):
+    # Row-by-row loops and BLAS per layer, whichever the size rule picks.
+    net = build((3, 8, 8, 2), activation, output, dtype)
+    X, _, _ = data(rng, net, n_samples=n_rows)
+    X = X.astype(dtype)
+    expected = reference.predict(reference.from_network(net), X.tolist())
+    model = net._compiled()
+    for path in (PATH_BLAS, PATH_ROWS):
+        assert_close(model.forward(X, path), expected, dtype, f"path {path}")
+
+
+def test_inference_path_rule(rng):
+    # Rows by hand only while the call's work is small (benchmarks/crossover.py).
+    net = nncore.Network([16, 8, 2], seed=0)
+    model = net._compiled()
+    assert model.work_per_row == 16 * 8 + 8 * 2
+    assert 2 * model.work_per_row <= model.per_row_max_work < 32 * model.work_per_row
+
+
+def test_forward_takes_any_layout_of_the_same_values(dtype, rng):
+    # The core's direct path (C-contiguous, native, aligned, network dtype)
+    # and the validated, converted path give the same outputs.
+    net = nncore.Network([5, 4, 3], dtype=dtype, seed=1)
+    X = rng.uniform(-1, 1, (6, 5)).astype(dtype)
+    expected = net.forward(X)
+    other = np.dtype(dtype).newbyteorder()
+    for variant in (np.asfortranarray(X), X.astype(other), X.tolist(),
+                    np.repeat(X, 2, axis=1)[:, ::2], X.astype(np.float64),
+                    X.astype(np.float32)):
+        out = net.forward(variant)
+        assert out.dtype == dtype and out.flags.c_contiguous
+        if np.asarray(variant).dtype.itemsize >= np.dtype(dtype).itemsize:
+            np.testing.assert_array_equal(out, expected)
+
+
+def test_model_refuses_inconsistent_buffers():
+    net = nncore.Network([3, 4, 2], seed=0)
+    core = nncore.network._core
+    spec = net._spec()
+    with pytest.raises(ValueError, match="params must be"):
+        core.Model(net.params.astype(np.int64), *spec)
+    with pytest.raises(ValueError, match="params must be"):
+        core.Model(net.params[::2], *spec)
+    with pytest.raises(ValueError, match="parameter buffer has"):
+        core.Model(net.params[:-1].copy(), *spec)
+    with pytest.raises(ValueError, match="unknown activation"):
+        core.Model(net.params, spec[0], 99, spec[2])
+    with pytest.raises(ValueError, match="layer sizes must be positive"):
+        bad = spec[0].copy()
+        bad[0, 0] = 0
+        core.Model(net.params, bad, spec[1], spec[2])
+    model = core.Model(net.params, *spec)
+    # Anything not ready for the core is handed back, not computed.
+    for X in ([[1.0, 2.0, 3.0]], np.ones((1, 3), np.float32), np.ones((1, 4)),
+              np.ones((0, 3)), np.ones(3), np.asfortranarray(np.ones((2, 3))),
+              np.array([[1.0, np.nan, 0.0]])):
+        assert model.forward(X) is None
+
+
 @pytest.mark.parametrize("output", OUTPUTS)
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_train_step(simd, dtype, rng, activation, output):
