@@ -612,40 +612,46 @@ cdef int forward_rows(const NetSpec* net, Py_ssize_t n_params,
                       floating* out, bint per_row) except -1:
     # out := network output for the n rows of X (C-contiguous), in chunks of
     # about WORK_PER_CHUNK multiply-adds with the GIL released, Ctrl-C
-    # checked between chunks. The work space is this call's own, so any
-    # number of threads may run forward on one model at once.
+    # checked between chunks. Each pass first checks that its rows of X are
+    # finite, while they are on their way into cache for the products;
+    # returns 1 (out incomplete) at the first non-finite value, 0 when done.
+    # The work space is this call's own, so any number of threads may run
+    # forward on one model at once.
     cdef Py_ssize_t L = net.n_layers, n_in = net.sizes[0]
     cdef Py_ssize_t n_out = net.sizes[L]
     cdef Py_ssize_t batch = 1 if per_row else min(n, FORWARD_ROWS)
     cdef Py_ssize_t per_chunk = max(batch, WORK_PER_CHUNK // n_params)
     cdef Py_ssize_t start = 0, stop, k, todo
+    cdef bint finite = True
     cdef floating* work = <floating*>malloc(workspace_size(net, batch) * sizeof(floating))
     if work == NULL:
         raise MemoryError("no memory for the forward pass's work space")
     try:
-        while start < n:
+        while start < n and finite:
             stop = min(n, start + per_chunk)
             with nogil:
                 k = start
                 while k < stop:
+                    todo = 1 if per_row else min(batch, stop - k)
+                    if not all_finite(todo * n_in, X + k * n_in):
+                        finite = False
+                        break
                     if per_row:
                         sample_forward(net, params, X + k * n_in, <floating*>NULL,
                                        work, False)
                         memcpy(out + k * n_out, layer_acts(net, work, 1, L - 1),
                                n_out * sizeof(floating))
-                        k += 1
                     else:
-                        todo = min(batch, stop - k)
                         batch_pass(net, params, X + k * n_in, n_in,
                                    <floating*>NULL, <Py_ssize_t*>NULL, todo,
                                    MODE_FORWARD, 0, <floating*>NULL,
                                    out + k * n_out, work)
-                        k += todo
+                    k += todo
             start = stop
             PyErr_CheckSignals()
     finally:
         free(work)
-    return 0
+    return 0 if finite else 1
 
 
 cdef class Model:
@@ -698,15 +704,17 @@ cdef class Model:
 
         X is used in place when it is an ndarray of the model's dtype,
         2-D with at least one row and the right number of columns,
-        C-contiguous, aligned, in native byte order, with only finite values;
-        otherwise None is returned and nothing is computed (the caller then
-        validates and converts X). ``path``: PATH_AUTO chooses by size,
+        C-contiguous, aligned, in native byte order, with only finite values
+        (checked pass by pass, as the rows go in); otherwise None is returned
+        and no result (the caller then validates and converts X, or says
+        what is wrong with it). ``path``: PATH_AUTO chooses by size,
         PATH_BLAS and PATH_ROWS force one (for tests and benchmarks).
         """
         cdef cnp.ndarray A, out
         cdef Py_ssize_t n, n_cols
         cdef cnp.npy_intp dims[2]
-        cdef bint finite, per_row
+        cdef bint per_row
+        cdef int status
         if not cnp.PyArray_Check(X):
             return None
         A = <cnp.ndarray>X
@@ -718,13 +726,6 @@ cdef class Model:
         n_cols = cnp.PyArray_DIM(A, 1)
         if n < 1 or n_cols != self.net.sizes[0]:
             return None
-        with nogil:
-            if self.typenum == cnp.NPY_DOUBLE:
-                finite = all_finite(n * n_cols, <double*>cnp.PyArray_DATA(A))
-            else:
-                finite = all_finite(n * n_cols, <float*>cnp.PyArray_DATA(A))
-        if not finite:
-            return None
         if path == PATH_AUTO:
             per_row = n * self.row_work <= PER_ROW_MAX_WORK
         else:
@@ -733,16 +734,17 @@ cdef class Model:
         dims[1] = self.net.sizes[self.net.n_layers]
         out = cnp.PyArray_EMPTY(2, dims, self.typenum, 0)
         if self.typenum == cnp.NPY_DOUBLE:
-            forward_rows(&self.net, self.n_params,
-                         <double*>cnp.PyArray_DATA(self.params),
-                         <double*>cnp.PyArray_DATA(A), n,
-                         <double*>cnp.PyArray_DATA(out), per_row)
+            status = forward_rows(&self.net, self.n_params,
+                                  <double*>cnp.PyArray_DATA(self.params),
+                                  <double*>cnp.PyArray_DATA(A), n,
+                                  <double*>cnp.PyArray_DATA(out), per_row)
         else:
-            forward_rows(&self.net, self.n_params,
-                         <float*>cnp.PyArray_DATA(self.params),
-                         <float*>cnp.PyArray_DATA(A), n,
-                         <float*>cnp.PyArray_DATA(out), per_row)
-        return out
+            status = forward_rows(&self.net, self.n_params,
+                                  <float*>cnp.PyArray_DATA(self.params),
+                                  <float*>cnp.PyArray_DATA(A), n,
+                                  <float*>cnp.PyArray_DATA(out), per_row)
+        # A non-finite value in X: no result; the caller's validation says why.
+        return out if status == 0 else None
 
 
 # ---------------------------------------------------------------------------
