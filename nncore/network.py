@@ -101,6 +101,8 @@ class Network:
         self._lock = threading.Lock()
         self._train_work = {}
         self._model = None
+        # Mini-batch path of the core: by size (-1), or forced by tests.
+        self._train_path = -1
         factor = 2.0 if activation == "sigmoid" else 6.0
         for l in range(len(sizes) - 1):
             n_in, n_out = sizes[l], sizes[l + 1]
@@ -370,7 +372,7 @@ class Network:
                          else sequential)
                 total, done, status = _core._train_epoch(
                     self._params, *self._spec(), X, T, order, batch,
-                    learning_rate, work, backup)
+                    learning_rate, work, backup, self._train_path)
                 if status != 0:
                     raise DivergenceError(
                         f"training diverged in epoch {epoch}: the loss or the "

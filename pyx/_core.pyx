@@ -28,6 +28,8 @@ from _blas cimport gemm
 cdef extern from "_simd.h" nogil:
     float nn_dot_f(Py_ssize_t n, const float* x, const float* y)
     double nn_dot_d(Py_ssize_t n, const double* x, const double* y)
+    void nn_axpy_f(Py_ssize_t n, float c, const float* x, float* y)
+    void nn_axpy_d(Py_ssize_t n, double c, const double* x, double* y)
     void nn_backprop_row_f(Py_ssize_t n, float d, float step, const float* a,
                            float* w, float* back)
     void nn_backprop_row_d(Py_ssize_t n, double d, double step, const double* a,
@@ -53,6 +55,16 @@ cdef extern from "_simd.h" nogil:
 # the speeds measured on the development machines, so KeyboardInterrupt
 # arrives well within a second while the check itself costs nothing.
 cdef Py_ssize_t WORK_PER_CHUNK = 1 << 23
+
+# Mini-batch training goes sample by sample through the hand-written loops
+# (rows_batch_step) while a batch's forward work, batch size x multiply-adds
+# per sample, is at most this; BLAS gemm per layer above it. Measured with
+# benchmarks/crossover.py --train (table in benchmarks/README.md).
+cdef Py_ssize_t TRAIN_ROWS_MAX_WORK = 512
+
+# Path choices of forward and _train_epoch: by size, or forced (tests and
+# benchmarks/crossover.py).
+PATH_AUTO, PATH_BLAS, PATH_ROWS = -1, 0, 1
 
 cnp.import_array()
 
@@ -222,6 +234,77 @@ cdef void sample_backward_update(const NetSpec* net, floating* params,
                 back[j] = lr * delta[j]
             rows_update(n_out, n_in, net.lds[l], back, a_in, x_next,
                         params + net.offsets[l], layer_acts(net, work, 1, 0))
+
+
+cdef inline void axpy(Py_ssize_t n, floating c, const floating* x,
+                      floating* y) noexcept nogil:
+    if floating is float:
+        nn_axpy_f(n, c, x, y)
+    else:
+        nn_axpy_d(n, c, x, y)
+
+
+cdef void sample_backward_accumulate(const NetSpec* net, const floating* params,
+                                     const floating* x, const floating* t,
+                                     floating alpha, floating* grad,
+                                     floating* work) noexcept nogil:
+    # After sample_forward: grad += alpha * the gradient of this sample's
+    # error, params unchanged. The hand-written mini-batch step for small
+    # networks, where BLAS's cost per call would dominate (TRAIN_ROWS_MAX_WORK).
+    cdef Py_ssize_t l, i, j, n_in, n_out
+    cdef floating* delta = delta_buffer(net, work, 1, 0)
+    cdef floating* back = delta_buffer(net, work, 1, 1)
+    cdef floating* swap
+    cdef floating* g
+    cdef const floating* a_in
+    cdef const floating* a_out = layer_acts(net, work, 1, net.n_layers - 1)
+    cdef floating step
+    for j in range(net.sizes[net.n_layers]):
+        delta[j] = a_out[j] - t[j]
+    for l in range(net.n_layers - 1, -1, -1):
+        n_in = net.sizes[l]
+        n_out = net.sizes[l + 1]
+        a_in = x if l == 0 else layer_acts(net, work, 1, l - 1)
+        if l > 0:
+            memset(back, 0, n_in * sizeof(floating))
+        for j in range(n_out):
+            g = grad + net.offsets[l] + j * net.lds[l]
+            step = alpha * delta[j]
+            axpy(n_in, step, a_in, g)
+            g[n_in] += step
+            if l > 0:
+                axpy(n_in, delta[j], params + net.offsets[l] + j * net.lds[l], back)
+        if l > 0:
+            for i in range(n_in):
+                back[i] *= derivative(net.hidden, a_in[i])
+            swap = delta
+            delta = back
+            back = swap
+
+
+cdef double rows_batch_step(const NetSpec* net, floating* params,
+                            Py_ssize_t n_params, const floating* X,
+                            Py_ssize_t ldx, const floating* T,
+                            Py_ssize_t ldt, const Py_ssize_t* rows,
+                            Py_ssize_t batch, floating alpha, floating* grad,
+                            floating* work) noexcept nogil:
+    # One SGD step on a mini-batch, sample by sample with the hand-written
+    # loops: gradients from the unchanged weights gathered in grad, then
+    # applied (alpha = -learning rate / batch). Returns the batch's summed
+    # error (non-finite: params unchanged).
+    cdef Py_ssize_t k
+    cdef double e, err = 0
+    memset(grad, 0, n_params * sizeof(floating))
+    for k in range(batch):
+        e = sample_forward(net, params, X + rows[k] * ldx, T + rows[k] * ldt,
+                           work, False)
+        err += e
+        if not isfinite(e):
+            return err
+        sample_backward_accumulate(net, params, X + rows[k] * ldx,
+                                   T + rows[k] * ldt, alpha, grad, work)
+    axpy(n_params, <floating>1, grad, params)
+    return err
 
 
 # ---------------------------------------------------------------------------
@@ -472,7 +555,7 @@ def _train_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout,
                  int hidden, int output,
                  const floating[:, ::1] X, const floating[:, ::1] T,
                  const Py_ssize_t[::1] order, Py_ssize_t batch, double lr,
-                 floating[::1] work, floating[::1] backup):
+                 floating[::1] work, floating[::1] backup, int path=PATH_AUTO):
     """SGD over the samples in ``order``, ``batch`` at a time, in place.
 
     Returns ``(error_sum, n_done, status)``: the summed error of the samples
@@ -484,6 +567,9 @@ def _train_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout,
     restores that copy and n_done is then the chunk's start. So params always
     holds the result of a completed, finite step. Ctrl-C between chunks
     raises KeyboardInterrupt with params at the last completed step.
+    Mini-batches of small networks go sample by sample through the
+    hand-written loops, larger ones through BLAS (TRAIN_ROWS_MAX_WORK);
+    ``path`` forces one (PATH_BLAS, PATH_ROWS).
     """
     cdef NetSpec net = make_spec(layout, hidden, output, params.shape[0])
     cdef Py_ssize_t n = order.shape[0], n_rows = X.shape[0]
@@ -494,6 +580,8 @@ def _train_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout,
     cdef const floating* x_next
     cdef double err, total = 0, chunk_total
     cdef floating rate = <floating>lr
+    cdef floating* grad = NULL
+    cdef Py_ssize_t l, row_work = 0
     check_work(&net, batch, work.shape[0])
     check_cols(X.shape[1], net.sizes[0], "X")
     check_cols(T.shape[1], net.sizes[net.n_layers], "T")
@@ -507,51 +595,67 @@ def _train_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout,
     # A step costs about three multiply-adds per weight and sample: forward,
     # error for the layer below, update.
     steps_per_chunk = max(1, WORK_PER_CHUNK // (3 * n_params * batch))
-    while pos < n and status == STATUS_OK:
-        with nogil:
-            memcpy(&backup[0], &params[0], n_params * sizeof(floating))
-            start = pos
-            chunk_total = 0
-            have_z0 = False
-            for step in range(steps_per_chunk):
-                if pos >= n:
-                    break
-                todo = min(batch, n - pos)
-                if todo == 1:
-                    # Online training pipelines the first layer: its update
-                    # for this sample and its forward pass for the next one
-                    # share one sweep over its weights (within the chunk).
-                    x_next = NULL
-                    if batch == 1 and pos + 1 < n and step + 1 < steps_per_chunk:
-                        x_next = &X[order[pos + 1], 0]
-                    err = sample_forward(&net, &params[0], &X[order[pos], 0],
-                                         &T[order[pos], 0], &work[0], have_z0)
-                    if isfinite(err):
-                        sample_backward_update(&net, &params[0], &X[order[pos], 0],
-                                               &T[order[pos], 0], rate, x_next,
-                                               &work[0])
-                    have_z0 = x_next != NULL
-                else:
-                    err = batch_pass(&net, &params[0], &X[0, 0], X.shape[1],
-                                     &T[0, 0], &order[pos], todo, MODE_BACKWARD,
-                                     <floating>(-lr / todo), &params[0],
-                                     <floating*>NULL, &work[0])
-                if not isfinite(err):
+    for l in range(net.n_layers):
+        row_work += net.sizes[l] * net.sizes[l + 1]
+    if batch > 1 and (path == PATH_ROWS or
+                      (path == PATH_AUTO and batch * row_work <= TRAIN_ROWS_MAX_WORK)):
+        grad = <floating*>malloc(n_params * sizeof(floating))
+        if grad == NULL:
+            raise MemoryError("no memory for the mini-batch gradient")
+    try:
+        while pos < n and status == STATUS_OK:
+            with nogil:
+                memcpy(&backup[0], &params[0], n_params * sizeof(floating))
+                start = pos
+                chunk_total = 0
+                have_z0 = False
+                for step in range(steps_per_chunk):
+                    if pos >= n:
+                        break
+                    todo = min(batch, n - pos)
+                    if todo == 1:
+                        # Online training pipelines the first layer: its update
+                        # for this sample and its forward pass for the next one
+                        # share one sweep over its weights (within the chunk).
+                        x_next = NULL
+                        if batch == 1 and pos + 1 < n and step + 1 < steps_per_chunk:
+                            x_next = &X[order[pos + 1], 0]
+                        err = sample_forward(&net, &params[0], &X[order[pos], 0],
+                                             &T[order[pos], 0], &work[0], have_z0)
+                        if isfinite(err):
+                            sample_backward_update(&net, &params[0], &X[order[pos], 0],
+                                                   &T[order[pos], 0], rate, x_next,
+                                                   &work[0])
+                        have_z0 = x_next != NULL
+                    elif grad != NULL:
+                        err = rows_batch_step(&net, &params[0], n_params, &X[0, 0],
+                                              X.shape[1], &T[0, 0], T.shape[1],
+                                              &order[pos], todo,
+                                              <floating>(-lr / todo), grad,
+                                              &work[0])
+                    else:
+                        err = batch_pass(&net, &params[0], &X[0, 0], X.shape[1],
+                                         &T[0, 0], &order[pos], todo, MODE_BACKWARD,
+                                         <floating>(-lr / todo), &params[0],
+                                         <floating*>NULL, &work[0])
+                    if not isfinite(err):
+                        status = STATUS_NONFINITE
+                        break
+                    chunk_total += err
+                    pos += todo
+                # An update can overflow the weights while the error before it
+                # was finite: check the weights once per chunk.
+                if status == STATUS_OK and not all_finite(n_params, &params[0]):
                     status = STATUS_NONFINITE
-                    break
-                chunk_total += err
-                pos += todo
-            # An update can overflow the weights while the error before it
-            # was finite: check the weights once per chunk.
-            if status == STATUS_OK and not all_finite(n_params, &params[0]):
-                status = STATUS_NONFINITE
-            if status != STATUS_OK:
-                memcpy(&params[0], &backup[0], n_params * sizeof(floating))
-                pos = start
-            else:
-                total += chunk_total
-        if status == STATUS_OK:
-            PyErr_CheckSignals()
+                if status != STATUS_OK:
+                    memcpy(&params[0], &backup[0], n_params * sizeof(floating))
+                    pos = start
+                else:
+                    total += chunk_total
+            if status == STATUS_OK:
+                PyErr_CheckSignals()
+    finally:
+        free(grad)
     return total, pos, status
 
 
@@ -604,7 +708,6 @@ cdef Py_ssize_t FORWARD_ROWS = 256
 # larger batch; the hand-written loops win only for tiny networks and a few
 # rows, where gemm's fixed cost per call dominates.
 cdef Py_ssize_t PER_ROW_MAX_WORK = 1024
-PATH_AUTO, PATH_BLAS, PATH_ROWS = -1, 0, 1
 
 
 cdef int forward_rows(const NetSpec* net, Py_ssize_t n_params,
@@ -693,6 +796,11 @@ cdef class Model:
     def per_row_max_work(self):
         """Multiply-adds per call up to which ``forward`` goes row by row."""
         return PER_ROW_MAX_WORK
+
+    @property
+    def train_rows_max_work(self):
+        """Multiply-adds per mini-batch up to which training goes sample by sample."""
+        return TRAIN_ROWS_MAX_WORK
 
     @property
     def work_per_row(self):

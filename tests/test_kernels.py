@@ -72,7 +72,12 @@ def test_forward_in_many_blas_chunks(simd, dtype, rng, activation, output):
                  dtype, "loss")
 
 
-PATH_BLAS, PATH_ROWS = 0, 1
+PATH_AUTO, PATH_BLAS, PATH_ROWS = -1, 0, 1
+
+
+def test_path_codes_match_the_core():
+    core = nncore.network._core
+    assert (core.PATH_AUTO, core.PATH_BLAS, core.PATH_ROWS) == (PATH_AUTO, PATH_BLAS, PATH_ROWS)
 
 
 @pytest.mark.parametrize("n_rows", [1, 2, 5, 300])
@@ -96,6 +101,7 @@ def test_inference_path_rule(rng):
     model = net._compiled()
     assert model.work_per_row == 16 * 8 + 8 * 2
     assert 2 * model.work_per_row <= model.per_row_max_work < 32 * model.work_per_row
+    assert 2 * model.work_per_row <= model.train_rows_max_work < 8 * model.work_per_row
 
 
 def test_forward_takes_any_layout_of_the_same_values(dtype, rng):
@@ -151,13 +157,17 @@ def test_train_step(simd, dtype, rng, activation, output):
         assert_same_params(net, ref, dtype, f"after step {step}")
 
 
+@pytest.mark.parametrize("path", [PATH_AUTO, PATH_BLAS, PATH_ROWS],
+                         ids=["auto", "blas", "rows"])
 @pytest.mark.parametrize("batch_size", [1, 4, 9])
 @pytest.mark.parametrize("output", OUTPUTS)
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 @pytest.mark.parametrize("shape", [(4, 5, 3), (3, 8, 8, 2)], ids=str)
-def test_fit_epochs(simd, dtype, rng, shape, activation, output, batch_size):
+def test_fit_epochs(simd, dtype, rng, shape, activation, output, batch_size, path):
     # batch_size 4 with 9 samples ends each epoch with a batch of one.
+    # Mini-batches go through BLAS or sample by sample (forced, or by size).
     net = build(shape, activation, output, dtype)
+    net._train_path = path
     X, y, T = data(rng, net)
     ref = reference.from_network(net)
     losses = net.fit(X, y, epochs=3, batch_size=batch_size, learning_rate=0.05,
