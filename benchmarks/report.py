@@ -6,6 +6,12 @@ Usage::
     python benchmarks/report.py                      # newest file under .benchmarks/
     python benchmarks/report.py .benchmarks/<machine>/0001_<commit>_<date>.json
     python benchmarks/report.py run.json --stat min  # best round instead of the median
+    python benchmarks/report.py --last 3             # the 3 newest runs combined
+
+With several runs, each rate is the median over the runs, and each ratio is
+the median over the runs of that run's own ratio (peers compared only within
+a run), followed by the lowest and highest in brackets: on a shared, noisy
+machine one run can move a cell by tens of percent.
 
 One row per cell (kind, mode, shape, dtype, threads); one column per peer with
 ``samples / time`` (``extra_info["samples"]`` over the chosen statistic of the
@@ -24,14 +30,51 @@ KINDS = ["train", "forward"]
 MODES = ["online", "batch32", "batch256", "batch1", "batch1024"]
 
 
-def latest_run():
-    """The most recently written JSON under ./.benchmarks or the repository's .benchmarks."""
+def latest_runs(count):
+    """The ``count`` most recently written JSON files under ./.benchmarks or the repository's."""
     roots = [Path.cwd() / ".benchmarks", Path(__file__).resolve().parent.parent / ".benchmarks"]
-    files = [f for root in roots if root.is_dir() for f in root.rglob("*.json")]
+    files = {f.resolve() for root in roots if root.is_dir() for f in root.rglob("*.json")}
     if not files:
         sys.exit("no benchmark results found under .benchmarks/; run "
                  "`pytest benchmarks --benchmark-only --benchmark-autosave` first")
-    return max(files, key=lambda f: f.stat().st_mtime)
+    return sorted(files, key=lambda f: f.stat().st_mtime)[-count:]
+
+
+def median(values):
+    values = sorted(values)
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+
+
+def ratios(rates):
+    """(best other peer, nncore / it, nncore / bound) of one run's cell."""
+    others = {p: r for p, r in rates.items() if p not in ("nncore", "bound")}
+    best = max(others, key=others.get) if others and "nncore" in rates else None
+    return (best, rates["nncore"] / others[best] if best else None,
+            rates["nncore"] / rates["bound"] if "nncore" in rates and "bound" in rates
+            else None)
+
+
+def combine(runs_cells):
+    """Per cell: median rates over runs, and the per-run ratios."""
+    combined = {}
+    for cells in runs_cells:
+        for key, rates in cells.items():
+            entry = combined.setdefault(key, {"rates": {}, "ratios": []})
+            for peer, rate in rates.items():
+                entry["rates"].setdefault(peer, []).append(rate)
+            entry["ratios"].append(ratios(rates))
+    return combined
+
+
+def summary(values):
+    values = [v for v in values if v is not None]
+    if not values:
+        return ""
+    text = f"{median(values):.2f}"
+    if len(values) > 1:
+        text += f" [{min(values):.2f}-{max(values):.2f}]"
+    return text
 
 
 def human(rate):
@@ -66,47 +109,53 @@ def sort_key(key):
             sizes, dtype, threads)
 
 
-def table(cells, bound_kind):
+def table(combined, bound_kind):
     header = (["cell"] + PEERS + ["bound", "nncore / best peer", "nncore / bound"])
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for key in sorted(cells, key=sort_key):
-        rates = cells[key]
+    for key in sorted(combined, key=sort_key):
+        rates = {p: median(r) for p, r in combined[key]["rates"].items()}
+        per_run = combined[key]["ratios"]
         kind, mode, shape, dtype, threads = key
         row = [f"{kind} {mode} {shape} {dtype} t{threads}"]
         row += [human(rates[p]) if p in rates else "" for p in PEERS]
         row.append(f"{human(rates['bound'])} ({bound_kind[key]})" if "bound" in rates else "")
-        others = {p: r for p, r in rates.items() if p not in ("nncore", "bound")}
-        if "nncore" in rates and others:
-            best = max(others, key=others.get)
-            row.append(f"{rates['nncore'] / others[best]:.2f} ({best})")
-        else:
-            row.append("")
-        row.append(f"{rates['nncore'] / rates['bound']:.2f}"
-                   if "nncore" in rates and "bound" in rates else "")
+        best = ratios(rates)[0]
+        peer_ratio = summary(r[1] for r in per_run)
+        row.append(f"{peer_ratio} ({best})" if peer_ratio else "")
+        row.append(summary(r[2] for r in per_run))
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("path", nargs="?", type=Path,
-                        help="pytest-benchmark JSON file (default: the newest under .benchmarks/)")
+    parser.add_argument("paths", nargs="*", type=Path,
+                        help="pytest-benchmark JSON files (default: the newest under .benchmarks/)")
+    parser.add_argument("--last", type=int, default=1,
+                        help="without paths: combine the N newest runs (default 1)")
     parser.add_argument("--stat", default="median", choices=["median", "min", "mean"],
                         help="round-time statistic the rates are computed from (default: median)")
     args = parser.parse_args(argv)
-    path = args.path or latest_run()
-    run = json.loads(path.read_text())
-    cells, bound_kind = collect(run, args.stat)
-    if not cells:
-        sys.exit(f"{path}: no benchmarks with samples in extra_info")
+    paths = args.paths or latest_runs(args.last)
+    runs = [json.loads(path.read_text()) for path in paths]
+    runs_cells, bound_kind = [], {}
+    for path, run in zip(paths, runs):
+        cells, kinds = collect(run, args.stat)
+        if not cells:
+            sys.exit(f"{path}: no benchmarks with samples in extra_info")
+        runs_cells.append(cells)
+        bound_kind.update(kinds)
+    run = runs[-1]
     machine = run.get("machine_info", {})
     first = next(b["extra_info"] for b in run["benchmarks"] if "blas" in b.get("extra_info", {}))
-    print(f"Samples per second ({args.stat} of the rounds) from `{path}`, "
-          f"{run.get('datetime', '')}.\n")
+    names = ", ".join(f"`{path.name}`" for path in paths)
+    print(f"Samples per second ({args.stat} of the rounds"
+          f"{', median over the runs' if len(runs) > 1 else ''}) from {names}, "
+          f"{', '.join(r.get('datetime', '') for r in runs)}.\n")
     print(f"Machine: {machine.get('cpu', {}).get('brand_raw', machine.get('processor', '?'))}, "
           f"Python {machine.get('python_version', '?')}, nncore core {first.get('nncore_simd')}; "
           f"BLAS: {'; '.join(first.get('blas', []))}.\n")
-    print(table(cells, bound_kind))
+    print(table(combine(runs_cells), bound_kind))
     print("\nbound: `blas` = the matrix products of the step only, through scipy's BLAS "
           "(nncore's); `traffic` = per sample, one compiled forward sweep over every weight "
           "plus (training) one separate update sweep, nothing else; nncore's online "
