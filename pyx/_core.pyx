@@ -12,7 +12,7 @@ it is exactly what the kernels read, and hands anything else back.
 The same source is compiled once per instruction set (see setup.py).
 """
 from cython cimport floating
-from libc.math cimport isfinite
+from libc.math cimport isfinite, isnan, NAN
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
 from cpython.exc cimport PyErr_CheckSignals
@@ -20,7 +20,7 @@ cimport numpy as cnp
 
 from _defs cimport (NetSpec, ACT_IDENTITY, ACT_SIGMOID, ACT_TANH, ACT_RELU,
                     OUT_IDENTITY, OUT_SIGMOID, OUT_SOFTMAX,
-                    MODE_FORWARD, MODE_LOSS, MODE_BACKWARD,
+                    MODE_FORWARD, MODE_LOSS, MODE_BACKWARD, MODE_FORWARD_CHECKED,
                     STATUS_OK, STATUS_NONFINITE)
 from _activation cimport derivative, activate_row, output_row
 from _blas cimport gemm
@@ -342,6 +342,9 @@ cdef double batch_pass(const NetSpec* net, floating* params,
     cdef floating* W
     cdef floating v
     cdef double err = 0
+    cdef bint check_z0 = mode == MODE_FORWARD_CHECKED
+    if check_z0:
+        mode = MODE_FORWARD
 
     # Input rows: used in place when they are consecutive in X (no shuffle),
     # otherwise copied once into a contiguous block for BLAS.
@@ -373,6 +376,12 @@ cdef double batch_pass(const NetSpec* net, floating* params,
         z = out if (l == L - 1 and out != NULL) else layer_acts(net, work, batch, l)
         gemm(False, True, <int>batch, <int>n_out, <int>n_in, <floating>1,
              a_in, <int>lda, W, <int>net.lds[l], <floating>0, z, <int>n_out)
+        if check_z0 and l == 0 and not all_finite(batch * n_out, z):
+            # A NaN or infinity in the inputs reaches every pre-activation
+            # of its row (inf * 0 is NaN): checking Z, already in cache,
+            # stands in for a pass over the much wider inputs. The caller
+            # tells a bad input from a finite one that overflowed.
+            return NAN
         for j in range(n_out):
             vec[j] = W[j * net.lds[l] + n_in]
         if l < L - 1:
@@ -716,8 +725,8 @@ cdef int forward_rows(const NetSpec* net, Py_ssize_t n_params,
                       floating* out, bint per_row, floating* work) except -1:
     # out := network output for the n rows of X (C-contiguous), in chunks of
     # about WORK_PER_CHUNK multiply-adds with the GIL released, Ctrl-C
-    # checked between chunks. Each pass first checks that its rows of X are
-    # finite, while they are on their way into cache for the products;
+    # checked between chunks. Non-finite inputs are found row by row on the
+    # per-row path, and through the first layer's sums on the BLAS path;
     # returns 1 (out incomplete) at the first non-finite value, 0 when done.
     # work holds workspace_size(net, forward_batch(n, per_row)) entries.
     cdef Py_ssize_t L = net.n_layers, n_in = net.sizes[0]
@@ -732,15 +741,23 @@ cdef int forward_rows(const NetSpec* net, Py_ssize_t n_params,
             k = start
             while k < stop:
                 todo = 1 if per_row else min(batch, stop - k)
-                if not all_finite(todo * n_in, X + k * n_in):
-                    finite = False
-                    break
                 if per_row:
+                    if not all_finite(n_in, X + k * n_in):
+                        finite = False
+                        break
                     sample_forward(net, params, X + k * n_in, <floating*>NULL,
                                    work, False)
                     memcpy(out + k * n_out, layer_acts(net, work, 1, L - 1),
                            n_out * sizeof(floating))
-                else:
+                elif isnan(batch_pass(net, params, X + k * n_in, n_in,
+                                      <floating*>NULL, <Py_ssize_t*>NULL, todo,
+                                      MODE_FORWARD_CHECKED, 0, <floating*>NULL,
+                                      out + k * n_out, work)):
+                    # Non-finite first-layer sums: bad inputs, or finite
+                    # inputs large enough to overflow them.
+                    if not all_finite(todo * n_in, X + k * n_in):
+                        finite = False
+                        break
                     batch_pass(net, params, X + k * n_in, n_in,
                                <floating*>NULL, <Py_ssize_t*>NULL, todo,
                                MODE_FORWARD, 0, <floating*>NULL,
@@ -844,7 +861,7 @@ cdef class Model:
         X is used in place when it is an ndarray of the model's dtype,
         2-D with at least one row and the right number of columns,
         C-contiguous, aligned, in native byte order, with only finite values
-        (checked pass by pass, as the rows go in); otherwise None is returned
+        (checked as the rows are used); otherwise None is returned
         and no result (the caller then validates and converts X, or says
         what is wrong with it). ``path``: PATH_AUTO chooses by size,
         PATH_BLAS and PATH_ROWS force one (for tests and benchmarks).

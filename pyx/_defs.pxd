@@ -23,6 +23,8 @@ cdef enum Mode:
     MODE_FORWARD = 0    # output activations only
     MODE_LOSS = 1       # plus the summed loss
     MODE_BACKWARD = 2   # plus target += alpha * gradient of the summed loss
+    MODE_FORWARD_CHECKED = 3  # MODE_FORWARD, but NaN at once if the first
+                              # layer's pre-activations are not all finite
 
 # Status of a training call, turned into an exception after the nogil block.
 cdef enum Status:

@@ -120,6 +120,35 @@ def test_forward_takes_any_layout_of_the_same_values(dtype, rng):
             np.testing.assert_array_equal(out, expected)
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_blas_forward_finds_any_non_finite_input(simd, dtype, rng, bad):
+    # The BLAS path finds bad inputs through the first layer's sums; a
+    # weight of exactly 0 against the bad input must not hide it (0 * inf).
+    net = nncore.Network([6, 5, 3], dtype=dtype, seed=2)
+    net.weights[0][4, :] = 0
+    model = net._compiled()
+    for row, col in [(0, 0), (299, 5), (137, 4)]:
+        X = rng.uniform(-1, 1, (300, 6)).astype(dtype)
+        X[row, col] = bad
+        assert model.forward(X, PATH_BLAS) is None
+        assert model.forward(X, PATH_ROWS) is None
+        with pytest.raises(ValueError, match="X contains NaN or infinity"):
+            net.forward(X)
+
+
+def test_blas_forward_of_finite_inputs_that_overflow(simd, dtype):
+    # Finite inputs whose sums overflow are valid input: both paths agree.
+    net = nncore.Network([4, 3, 2], dtype=dtype, seed=2)
+    X = np.full((50, 4), np.finfo(dtype).max / 2, dtype=dtype)
+    model = net._compiled()
+    with np.errstate(all="ignore"):
+        rows = model.forward(X, PATH_ROWS)
+        blas = model.forward(X, PATH_BLAS)
+    assert rows is not None and blas is not None
+    np.testing.assert_array_equal(np.isnan(rows), np.isnan(blas))
+    np.testing.assert_allclose(blas[~np.isnan(blas)], rows[~np.isnan(rows)])
+
+
 def test_model_refuses_inconsistent_buffers():
     net = nncore.Network([3, 4, 2], seed=0)
     core = nncore.network._core
