@@ -6,10 +6,37 @@ the GIL released) is wrapped by :class:`Network`; :mod:`nncore.reference` is
 the pure-Python textbook version the core is tested against.
 """
 from ._version import __version__
-from .exceptions import DivergenceError
+from .exceptions import DivergenceError, ModelFileError
 from .network import Network, _core
+
+
+def load(path):
+    """Read a network written by ``Network.save``.
+
+    Reads nncore's versioned ``.npz`` format without ever unpickling or
+    executing anything; every size is checked before data is read.
+
+    Raises
+    ------
+    ModelFileError
+        (a ValueError) if the file is not an nncore model, is truncated or
+        corrupted, has an unsupported version or inconsistent contents.
+    FileNotFoundError
+        If there is no such file.
+
+    Examples
+    --------
+    >>> import os, tempfile, nncore
+    >>> path = os.path.join(tempfile.mkdtemp(), "net.npz")
+    >>> nncore.Network([4, 3, 2], seed=1).save(path)
+    >>> nncore.load(path)
+    Network([4, 3, 2], activation='sigmoid', output='softmax', dtype='float64')
+    """
+    from . import _io
+    return Network._from_state(_io.load(path))
 
 #: Instruction-set variant of the compiled core in use ("avx512", "avx2" or "baseline").
 simd = _core.__name__.rsplit("_", 1)[-1]
 
-__all__ = ["Network", "DivergenceError", "__version__", "simd"]
+__all__ = ["Network", "DivergenceError", "ModelFileError", "load", "__version__",
+           "simd"]

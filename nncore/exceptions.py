@@ -18,3 +18,9 @@ class DivergenceError(FloatingPointError):
         super().__init__(message)
         self.epoch = epoch
         self.sample = sample
+
+
+class ModelFileError(ValueError):
+    """A model file cannot be loaded: not an nncore file, truncated,
+    corrupted, of an unsupported version, or inconsistent. The message names
+    the file and what is wrong; nothing in the file is ever executed."""

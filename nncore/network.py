@@ -4,7 +4,7 @@ import threading
 
 import numpy as np
 
-from . import _dispatch, _params, _validation
+from . import _dispatch, _io, _params, _validation
 from .exceptions import DivergenceError
 
 _core = _dispatch.load()
@@ -91,6 +91,7 @@ class Network:
             raise ValueError("a softmax output needs at least 2 units, got "
                              f"{sizes[-1]}; use output='sigmoid' for one unit")
         self._dtype = np.dtype(_validation.check_dtype(dtype))
+        _validation.check_memory(sizes, self._dtype)
         self._rng = np.random.default_rng(seed)
         self._sizes = sizes
         self._activation = activation
@@ -160,6 +161,55 @@ class Network:
         sizes = self._sizes
         return sum((sizes[l] + 1) * sizes[l + 1] for l in range(len(sizes) - 1))
 
+    # -- saving, loading, pickling --------------------------------------------
+
+    def save(self, path):
+        """Write the network to ``path`` (an ``.npz`` file, name used as given).
+
+        The file holds the architecture, dtype, weights, biases and the
+        shuffling generator's state, in nncore's versioned format (see
+        ``nncore._io``), and no code. The write is atomic: a temporary file in
+        the same folder is flushed to disk and renamed over ``path``, so a
+        failed or interrupted save leaves an existing file intact.
+
+        Examples
+        --------
+        >>> import os, tempfile, numpy as np, nncore
+        >>> net = nncore.Network([2, 3, 2], seed=0)
+        >>> path = os.path.join(tempfile.mkdtemp(), "net.npz")
+        >>> net.save(path)
+        >>> same = nncore.load(path)
+        >>> bool((same.params == net.params).all())
+        True
+        """
+        with self._lock:
+            _io.save(self, path)
+
+    @classmethod
+    def _from_state(cls, state):
+        net = cls.__new__(cls)
+        net.__setstate__(state)
+        return net
+
+    def __getstate__(self):
+        # Plain arrays and strings only: the same state as a saved file.
+        with self._lock:
+            return _io.state_of(self)
+
+    def __setstate__(self, state):
+        if "format" in state:       # the file members, as __getstate__ gives
+            state = _io.unpack(state)
+        fresh = Network(state["layer_sizes"], activation=state["activation"],
+                        output=state["output"], dtype=state["dtype"], seed=0)
+        for l in range(len(fresh._weights)):
+            if state["weights"][l].shape != fresh._weights[l].shape or \
+                    state["biases"][l].shape != fresh._biases[l].shape:
+                raise ValueError(f"saved layer {l} does not match layer_sizes")
+            fresh._weights[l][...] = state["weights"][l]
+            fresh._biases[l][...] = state["biases"][l]
+        fresh._rng = state["rng"]
+        self.__dict__.update(fresh.__dict__)
+
     def __repr__(self):
         return (f"Network({list(self._sizes)}, activation={self._activation!r}, "
                 f"output={self._output!r}, dtype={self._dtype.name!r})")
@@ -179,7 +229,10 @@ class Network:
                 _params.OUTPUTS[self._output])
 
     def _work(self, batch):
-        return np.empty(_core._workspace_size(self._layout, batch), dtype=self._dtype)
+        entries = _core._workspace_size(self._layout, batch)
+        _validation.check_bytes(entries * self._dtype.itemsize,
+                                f"the work space of a batch of {batch} samples")
+        return np.empty(entries, dtype=self._dtype)
 
     def _inputs(self, X, y):
         X = _validation.as_input(X, self._dtype, self._sizes[0])
@@ -278,7 +331,7 @@ class Network:
         X, y : array-like
             The batch, as for ``loss``.
         learning_rate : float, default 0.1
-            Positive step size.
+            Step size, >= 0 (0 leaves every weight exactly as it is).
 
         Returns
         -------
