@@ -20,6 +20,7 @@ Nothing here mutates its inputs or any network.
 """
 import numbers
 import operator
+import os
 
 import numpy as np
 
@@ -57,23 +58,21 @@ def check_int(value, name, minimum=1):
     return value
 
 
-def check_positive_float(value, name):
-    """Return ``value`` as a finite float > 0."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    value = float(value)
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive finite number, got {value}")
-    return value
-
-
 def check_learning_rate(value, dtype):
-    """A positive finite learning rate that stays positive and finite in dtype."""
-    value = check_positive_float(value, "learning_rate")
+    """A finite learning rate >= 0 that stays finite, and non-zero if it was, in dtype.
+
+    0 is allowed: a step at learning rate 0 leaves every weight exactly as it
+    was (useful to measure the training loss without changing anything).
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"learning_rate must be a real number, got {type(value).__name__}")
+    value = float(value)
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"learning_rate must be a finite number >= 0, got {value}")
     info = np.finfo(dtype)
-    if not float(info.tiny) <= value <= float(info.max):
+    if value != 0 and not float(info.tiny) <= value <= float(info.max):
         raise ValueError(f"learning_rate {value} is not representable in "
-                         f"{np.dtype(dtype).name} (between {info.tiny} and {info.max})")
+                         f"{np.dtype(dtype).name} (0, or between {info.tiny} and {info.max})")
     return value
 
 
@@ -102,6 +101,33 @@ def check_layer_sizes(layer_sizes):
             raise ValueError(f"layer_sizes[{l}] = {size} is too large for BLAS "
                              f"(at most {INT_MAX - 1})")
     return sizes
+
+
+def physical_memory():
+    """Bytes of RAM of this machine, or None where it cannot be asked."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_memory(sizes, dtype):
+    """Refuse a network whose parameters alone would not fit in RAM.
+
+    Checked before anything is allocated, so an absurd size is a clear
+    ValueError instead of a MemoryError or the machine swapping.
+    """
+    entries = sum((sizes[l] + 1) * sizes[l + 1] for l in range(len(sizes) - 1))
+    check_bytes(entries * np.dtype(dtype).itemsize,
+                f"the parameters of layer_sizes {list(sizes)}")
+
+
+def check_bytes(n_bytes, what):
+    """ValueError unless n_bytes (an allocation about to be made) fits in RAM."""
+    limit = physical_memory() or 2**40
+    if n_bytes > limit:
+        raise ValueError(f"{what} would need {n_bytes / 2**30:.1f} GiB, more than "
+                         f"this machine's {limit / 2**30:.1f} GiB of memory")
 
 
 def _numeric_array(data, name):
