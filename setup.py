@@ -14,7 +14,10 @@ clamp), which is what lets those loops vectorise before AVX-512's masks; the
 results and NaN/inf propagation are unchanged (nncore never enables FP traps).
 
 NNCORE_CYTHON_DEBUG=1 turns bounds, wraparound and initialisation checks on
-and C division off, for the debug run of the test suite.
+and C division off, for the debug run of the test suite. NNCORE_SANITIZE=1
+builds with AddressSanitizer and UndefinedBehaviorSanitizer (GCC or Clang;
+any error aborts), for CI: load the runtime with
+LD_PRELOAD="$(gcc -print-file-name=libasan.so)" when running the tests.
 """
 import os
 import platform
@@ -25,6 +28,7 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 
 DEBUG = os.environ.get("NNCORE_CYTHON_DEBUG", "0") not in ("", "0")
+SANITIZE = os.environ.get("NNCORE_SANITIZE", "0") not in ("", "0")
 
 directives = {
     "language_level": 3,
@@ -50,6 +54,13 @@ else:
                               "-mavx512dq", "-mavx2", "-mfma",
                               "-mprefer-vector-width=512"]
 
+sanitize_flags = []
+if SANITIZE:
+    if sys.platform == "win32":
+        sys.exit("NNCORE_SANITIZE needs GCC or Clang")
+    sanitize_flags = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all",
+                      "-fno-omit-frame-pointer", "-g"]
+
 ext_modules = []
 for name, flags in variants.items():
     ext = Extension(
@@ -59,7 +70,8 @@ for name, flags in variants.items():
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_25_API_VERSION")],
         depends=["pyx/_defs.pxd", "pyx/_activation.pxd", "pyx/_blas.pxd",
                  "pyx/_simd.h"],
-        extra_compile_args=common_flags + flags,
+        extra_compile_args=common_flags + flags + sanitize_flags,
+        extra_link_args=sanitize_flags,
     )
     # One build_dir per variant: the generated C files must not collide.
     ext_modules += cythonize(
