@@ -17,6 +17,7 @@ member              content
 ``biases_<l>``      dtype (n_out,)
 ``rng_state``       0-d unicode: JSON of the network's PCG64 generator state,
                     so that shuffling resumes where it stopped
+``history``         float64 (k,): mean training loss of every epoch so far
 ==================  ===========================================================
 
 Loading never trusts a size field: the layer sizes are read first (a small,
@@ -45,6 +46,7 @@ VERSION = 1
 # layer sizes (at most MAX_LAYERS + 1 of them) and the generator's state.
 _SMALL_MEMBER_BYTES = 1 << 16
 MAX_LAYERS = 1000
+_HISTORY_BYTES = 8 << 20      # a million epochs of losses
 _SCALARS = ("format", "version", "activation", "output", "dtype", "rng_state")
 
 
@@ -59,6 +61,7 @@ def state_of(network):
         "output": np.array(network.output),
         "dtype": np.array(network.dtype.name),
         "rng_state": np.array(json.dumps(network._rng.bit_generator.state)),
+        "history": np.array(network.history, dtype=np.float64),
     }
     for l, (w, b) in enumerate(zip(network.weights, network.biases)):
         state[f"weights_{l}"] = np.ascontiguousarray(w)
@@ -79,6 +82,7 @@ def unpack(members):
         "weights": [members[f"weights_{l}"] for l in range(len(sizes) - 1)],
         "biases": [members[f"biases_{l}"] for l in range(len(sizes) - 1)],
         "rng": rng,
+        "history": members["history"],
     }
 
 
@@ -200,7 +204,7 @@ def _read_state(archive, path):
     except (TypeError, ValueError) as exc:
         fail(f"layer_sizes {list(sizes)}: {exc}")
     n_layers = len(sizes) - 1
-    expected = set(_SCALARS) | {"layer_sizes"}
+    expected = set(_SCALARS) | {"layer_sizes", "history"}
     expected |= {f"weights_{l}" for l in range(n_layers)}
     expected |= {f"biases_{l}" for l in range(n_layers)}
     if set(members) != expected:
@@ -227,8 +231,13 @@ def _read_state(archive, path):
         rng.bit_generator.state = rng_state
     except (ValueError, TypeError, KeyError, OverflowError) as exc:
         fail(f"member 'rng_state' is not a valid generator state ({exc})")
+    history = _read_member(archive, members, "history", np.dtype(np.float64), None,
+                           _HISTORY_BYTES, fail)
+    if history.ndim != 1 or np.isnan(history).any():
+        fail("member 'history' must be a 1-D float64 array of losses")
     return {
         "layer_sizes": sizes,
+        "history": history,
         "activation": str(scalar("activation", "U")),
         "output": str(scalar("output", "U")),
         "dtype": dtype,

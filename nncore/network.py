@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: MIT
 """The ``Network`` class: a multilayer perceptron trained by the compiled core."""
 import threading
+import time
 
 import numpy as np
 
-from . import _dispatch, _io, _params, _validation
+from . import _dispatch, _io, _params, _progress, _validation
 from .exceptions import DivergenceError
 
 _core = _dispatch.load()
@@ -99,7 +100,9 @@ class Network:
         self._layout, n_entries = _params.layout(sizes, self._dtype)
         self._params = _params.zeros(n_entries, self._dtype)
         self._weights, self._biases = _params.views(self._params, self._layout)
-        self._lock = threading.Lock()
+        # Reentrant: a fit callback may save the network it is training.
+        self._lock = threading.RLock()
+        self._history = []
         self._train_work = {}
         self._model = None
         # Mini-batch path of the core: by size (-1), or forced by tests.
@@ -156,6 +159,11 @@ class Network:
         return list(self._biases)
 
     @property
+    def history(self):
+        """Mean training loss of every epoch ``fit`` has run, in order (list)."""
+        return list(self._history)
+
+    @property
     def n_params(self):
         """Total number of weights and biases (the padding of ``params`` not counted)."""
         sizes = self._sizes
@@ -208,6 +216,7 @@ class Network:
             fresh._weights[l][...] = state["weights"][l]
             fresh._biases[l][...] = state["biases"][l]
         fresh._rng = state["rng"]
+        fresh._history = [float(v) for v in state.get("history", [])]
         self.__dict__.update(fresh.__dict__)
 
     def __repr__(self):
@@ -363,7 +372,7 @@ class Network:
         return float(loss)
 
     def fit(self, X, y, epochs=1, batch_size=1, learning_rate=0.1, shuffle=True,
-            seed=None):
+            seed=None, verbose=False, callback=None):
         """Train by stochastic gradient descent, updating the weights in place.
 
         Each epoch walks through all samples in batches of ``batch_size``
@@ -385,12 +394,22 @@ class Network:
         seed : int, numpy.random.Generator or None, default None
             Seeds the shuffling; None continues the network's own generator
             (seeded by the constructor's ``seed``).
+        verbose : bool, default False
+            Show progress per epoch (a tqdm bar when tqdm is installed, one
+            line per epoch on stderr otherwise).
+        callback : callable or None, default None
+            Called after each epoch with a dict: ``epoch`` (1-based),
+            ``epochs``, ``loss`` (the epoch's mean loss), ``seconds`` and
+            ``samples_per_second``. Training stops when it returns False
+            (exactly; None goes on). It may call any method of the network,
+            ``save`` included; an exception it raises propagates, with the
+            network holding that epoch's weights.
 
         Returns
         -------
         list of float
-            Per epoch, the mean error over the samples, each taken before its
-            batch's update.
+            Per epoch trained, the mean error over the samples, each taken
+            before its batch's update (also appended to ``history``).
 
         Raises
         ------
@@ -404,8 +423,12 @@ class Network:
         """
         epochs = _validation.check_int(epochs, "epochs")
         learning_rate = _validation.check_learning_rate(learning_rate, self._dtype)
-        if not isinstance(shuffle, (bool, np.bool_)):
-            raise TypeError(f"shuffle must be a bool, got {type(shuffle).__name__}")
+        for name, flag in (("shuffle", shuffle), ("verbose", verbose)):
+            if not isinstance(flag, (bool, np.bool_)):
+                raise TypeError(f"{name} must be a bool, got {type(flag).__name__}")
+        if callback is not None and not callable(callback):
+            raise TypeError(f"callback must be callable or None, got "
+                            f"{type(callback).__name__}")
         X, T = self._inputs(X, y)
         n = X.shape[0]
         batch = _validation.check_batch(batch_size, n)
@@ -420,18 +443,35 @@ class Network:
                 self._train_work = {batch: self._work(batch)}
                 work = self._train_work[batch]
             backup = np.empty_like(self._params)
-            for epoch in range(epochs):
-                order = (rng.permutation(n).astype(np.intp, copy=False) if shuffle
-                         else sequential)
-                total, done, status = _core._train_epoch(
-                    self._params, *self._spec(), X, T, order, batch,
-                    learning_rate, work, backup, self._train_path)
-                if status != 0:
-                    raise DivergenceError(
-                        f"training diverged in epoch {epoch}: the loss or the "
-                        "weights became non-finite; the network holds the finite "
-                        f"weights it had after {done} samples of that epoch. "
-                        "Lower the learning rate or scale the inputs.",
-                        epoch=epoch, sample=done)
-                losses.append(total / n)
+            progress = _progress.Progress(epochs) if verbose else None
+            try:
+                for epoch in range(epochs):
+                    started = time.perf_counter()
+                    order = (rng.permutation(n).astype(np.intp, copy=False)
+                             if shuffle else sequential)
+                    total, done, status = _core._train_epoch(
+                        self._params, *self._spec(), X, T, order, batch,
+                        learning_rate, work, backup, self._train_path)
+                    if status != 0:
+                        raise DivergenceError(
+                            f"training diverged in epoch {epoch}: the loss or the "
+                            "weights became non-finite; the network holds the "
+                            f"finite weights it had after {done} samples of that "
+                            "epoch. Lower the learning rate or scale the inputs.",
+                            epoch=epoch, sample=done)
+                    seconds = time.perf_counter() - started
+                    losses.append(total / n)
+                    self._history.append(total / n)
+                    if progress is None and callback is None:
+                        continue
+                    info = {"epoch": epoch + 1, "epochs": epochs, "loss": total / n,
+                            "seconds": seconds,
+                            "samples_per_second": n / seconds if seconds > 0 else float("inf")}
+                    if progress is not None:
+                        progress.update(info)
+                    if callback is not None and callback(info) is False:
+                        break
+            finally:
+                if progress is not None:
+                    progress.close()
         return losses

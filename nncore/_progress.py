@@ -1,0 +1,31 @@
+# SPDX-License-Identifier: MIT
+"""Per-epoch progress for ``fit(..., verbose=True)``: tqdm when installed,
+otherwise one plain line per epoch on stderr. Called once per epoch, so it
+costs nothing measurable next to an epoch of training."""
+import sys
+
+
+class Progress:
+    def __init__(self, epochs, file=None):
+        self.epochs = epochs
+        self.file = file if file is not None else sys.stderr
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            self.bar = None
+        else:
+            self.bar = tqdm(total=epochs, unit="epoch", file=self.file, leave=True)
+
+    def update(self, info):
+        text = (f"loss {info['loss']:.4g}, "
+                f"{info['samples_per_second']:,.0f} samples/s")
+        if self.bar is not None:
+            self.bar.set_postfix_str(text, refresh=False)
+            self.bar.update(1)
+        else:
+            print(f"epoch {info['epoch']}/{self.epochs}: {text}", file=self.file,
+                  flush=True)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
