@@ -1,9 +1,12 @@
 # SPDX-License-Identifier: MIT
-"""The GIL is released while the core works: other threads run, networks train in parallel.
+"""The GIL is released while the core works: other threads run meanwhile,
+networks trained in threads give the serial results, one network is safe
+under concurrent calls.
 
-Timing here is relative and generous (the machines are shared and have two
-cores): a held GIL would stop the other thread completely, or make two
-trainings take as long in parallel as one after the other.
+The one timing check is relative and generous (the machines are shared and
+have two cores): a held GIL would stop the other thread's counting almost
+completely. The parallel speed-up itself is a benchmark
+(benchmarks/bench_threads.py), not a test.
 """
 import threading
 import time
@@ -54,26 +57,17 @@ def train(seed, X, y, epochs):
     return net.params.copy(), losses
 
 
-def test_two_networks_train_in_parallel_and_match_serial_results():
-    X, y = make_data()
-    train(0, X[:200], y[:200], 1)       # warm up
-    ratios = []
-    for _ in range(5):                  # retries absorb a noisy neighbour
-        # Serial and parallel back to back, so both see the same load.
-        start = time.perf_counter()
-        serial = [train(seed, X, y, 2) for seed in (1, 2)]
-        serial_time = time.perf_counter() - start
-        start = time.perf_counter()
-        with ThreadPoolExecutor(2) as pool:
-            parallel = list(pool.map(train, (1, 2), (X, X), (y, y), (2, 2)))
-        ratios.append((time.perf_counter() - start) / serial_time)
-        for (params, losses), (params_s, losses_s) in zip(parallel, serial):
-            np.testing.assert_array_equal(params, params_s)
-            assert losses == losses_s
-        if ratios[-1] < 0.8:
-            break
-    # Two cores: about 0.5 when the GIL is released, about 1 when it is not.
-    assert min(ratios) < 0.8, ratios
+def test_two_networks_train_in_threads_and_match_serial_results():
+    # Correctness only: how much faster two threads are is measured in
+    # benchmarks/bench_threads.py (a timed assertion here would fail
+    # whenever a neighbour takes the second core).
+    X, y = make_data(n_samples=1000)
+    serial = [train(seed, X, y, 2) for seed in (1, 2)]
+    with ThreadPoolExecutor(2) as pool:
+        parallel = list(pool.map(train, (1, 2), (X, X), (y, y), (2, 2)))
+    for (params, losses), (params_s, losses_s) in zip(parallel, serial):
+        np.testing.assert_array_equal(params, params_s)
+        assert losses == losses_s
 
 
 def test_concurrent_forward_calls_on_one_network_agree():
