@@ -5,16 +5,31 @@ The compiled core (feedforward, backpropagation and in-place updates, with
 the GIL released) is wrapped by :class:`Network`; :mod:`nncore.reference` is
 the pure-Python textbook version the core is tested against.
 """
+from __future__ import annotations
+
+from ._typing import EpochInfo, PathLike
 from ._version import __version__
 from .exceptions import DivergenceError, ModelFileError
 from .network import Network, _core
 
 
-def load(path):
+def load(path: PathLike) -> Network:
     """Read a network written by ``Network.save``.
 
     Reads nncore's versioned ``.npz`` format without ever unpickling or
     executing anything; every size is checked before data is read.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file, name used as given.
+
+    Returns
+    -------
+    Network
+        Architecture, dtype, weights, biases, training history and the
+        shuffling generator's state as they were saved: training goes on
+        exactly as it would have in the saved network.
 
     Raises
     ------
@@ -27,9 +42,10 @@ def load(path):
     Examples
     --------
     >>> import os, tempfile, nncore
-    >>> path = os.path.join(tempfile.mkdtemp(), "net.npz")
-    >>> nncore.Network([4, 3, 2], seed=1).save(path)
-    >>> nncore.load(path)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "net.npz")
+    ...     nncore.Network([4, 3, 2], seed=1).save(path)
+    ...     nncore.load(path)
     Network([4, 3, 2], activation='sigmoid', output='softmax', dtype='float64')
     """
     from . import _io
@@ -38,5 +54,5 @@ def load(path):
 #: Instruction-set variant of the compiled core in use ("avx512", "avx2" or "baseline").
 simd = _core.__name__.rsplit("_", 1)[-1]
 
-__all__ = ["Network", "DivergenceError", "ModelFileError", "load", "__version__",
-           "simd"]
+__all__ = ["Network", "DivergenceError", "ModelFileError", "EpochInfo", "load",
+           "__version__", "simd"]

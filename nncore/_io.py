@@ -28,16 +28,24 @@ arrays, pickles and unknown members are refused. Writing goes to a temporary
 file in the destination folder, flushed to disk, then renamed over the target,
 so an interrupted or failed save leaves any previous file intact.
 """
+from __future__ import annotations
+
 import json
 import os
 import struct
 import tempfile
 import zipfile
 import zlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 import numpy as np
+import numpy.typing as npt
 
 from .exceptions import ModelFileError
+
+if TYPE_CHECKING:
+    from .network import Network
 
 FORMAT = "nncore-network"
 VERSION = 1
@@ -50,7 +58,7 @@ _HISTORY_BYTES = 8 << 20      # a million epochs of losses
 _SCALARS = ("format", "version", "activation", "output", "dtype", "rng_state")
 
 
-def state_of(network):
+def state_of(network: Network) -> dict[str, Any]:
     """The network's complete state as plain arrays (the file's members)."""
     sizes = network.layer_sizes
     state = {
@@ -69,7 +77,7 @@ def state_of(network):
     return state
 
 
-def unpack(members):
+def unpack(members: dict[str, Any]) -> dict[str, Any]:
     """The constructor-side state from members as ``state_of`` gives them."""
     sizes = tuple(int(n) for n in members["layer_sizes"])
     rng = np.random.default_rng()
@@ -86,7 +94,7 @@ def unpack(members):
     }
 
 
-def save(network, path):
+def save(network: Network, path: str | os.PathLike[str]) -> None:
     """Write ``network`` to ``path`` atomically (see the module docstring)."""
     path = os.fspath(path)
     state = state_of(network)
@@ -108,7 +116,7 @@ def save(network, path):
     _sync_folder(folder)
 
 
-def _sync_folder(folder):
+def _sync_folder(folder: str) -> None:
     # Make the rename itself durable (POSIX; not possible on Windows).
     if os.name != "posix":
         return
@@ -134,7 +142,7 @@ _DAMAGE = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, KeyEr
 _PATH_ERRORS = (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError)
 
 
-def load(path):
+def load(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a file written by ``save``; returns the state for ``Network``.
 
     Raises ModelFileError (a ValueError) naming the file and what is wrong;
@@ -157,18 +165,18 @@ def load(path):
                                  f"({type(exc).__name__}: {exc})") from exc
 
 
-def _read_state(archive, path):
-    members = {}
+def _read_state(archive: zipfile.ZipFile, path: str | os.PathLike[str]) -> dict[str, Any]:
+    members: dict[str, zipfile.ZipInfo] = {}
     for info in archive.infolist():
         name = info.filename
         if not name.endswith(".npy") or name[:-4] in members:
             raise ModelFileError(f"{path}: unexpected archive member {name!r}")
         members[name[:-4]] = info
 
-    def fail(message):
+    def fail(message: str) -> NoReturn:
         raise ModelFileError(f"{path}: {message}")
 
-    def scalar(name, kind):
+    def scalar(name: str, kind: str) -> Any:
         value = _read_member(archive, members, name, None, None, _SMALL_MEMBER_BYTES, fail)
         if value.shape != () or value.dtype.kind != kind:
             fail(f"member {name!r} must be a scalar of kind {kind!r}, got "
@@ -184,14 +192,14 @@ def _read_state(archive, path):
     if version != VERSION:
         fail(f"file format version {version} is not supported (this nncore reads "
              f"version {VERSION}; a newer nncore may read it)")
-    sizes = _read_member(archive, members, "layer_sizes", np.dtype(np.int64), None,
-                         _SMALL_MEMBER_BYTES, fail)
-    if sizes.ndim != 1 or not 2 <= sizes.shape[0] <= MAX_LAYERS + 1:
+    stored = _read_member(archive, members, "layer_sizes", np.dtype(np.int64), None,
+                          _SMALL_MEMBER_BYTES, fail)
+    if stored.ndim != 1 or not 2 <= stored.shape[0] <= MAX_LAYERS + 1:
         fail(f"layer_sizes must be 1-D with 2 to {MAX_LAYERS + 1} entries, got "
-             f"shape {sizes.shape}")
-    if (sizes < 1).any():
-        fail(f"layer_sizes must be positive, got {sizes.tolist()}")
-    sizes = tuple(int(n) for n in sizes)
+             f"shape {stored.shape}")
+    if (stored < 1).any():
+        fail(f"layer_sizes must be positive, got {stored.tolist()}")
+    sizes = tuple(int(n) for n in stored)
     dtype_name = str(scalar("dtype", "U"))
     if dtype_name not in ("float32", "float64"):
         fail(f"dtype must be float32 or float64, got {dtype_name!r}")
@@ -247,7 +255,9 @@ def _read_state(archive, path):
     }
 
 
-def _read_member(archive, members, name, dtype, shape, limit, fail):
+def _read_member(archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], name: str,
+                 dtype: np.dtype[Any] | None, shape: tuple[int, ...] | None,
+                 limit: int | None, fail: Callable[[str], NoReturn]) -> npt.NDArray[Any]:
     """Read one .npy member, checking its header before reading its data.
 
     With dtype/shape given they must match exactly; ``limit`` caps the bytes
@@ -283,6 +293,8 @@ def _read_member(archive, members, name, dtype, shape, limit, fail):
         if len(data) != n_bytes:
             fail(f"member {name!r} holds {len(data)} bytes of data, its header "
                  f"declares {n_bytes} (truncated or corrupted)")
-    values = np.frombuffer(data, dtype=found_dtype, count=count)
-    order = "F" if fortran else "C"
-    return values.reshape(found_shape, order=order).copy(order="C")
+    values: npt.NDArray[Any] = np.frombuffer(data, dtype=found_dtype, count=count)
+    order: Literal["C", "F"] = "F" if fortran else "C"
+    # Annotated: NumPy's stubs type this as Any when mypy targets Python 3.10.
+    array: npt.NDArray[Any] = values.reshape(found_shape, order=order).copy(order="C")
+    return array

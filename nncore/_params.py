@@ -14,19 +14,28 @@ n_in + 1 apart). Users see the weights as (n_in, n_out) views, scikit-learn's
 ``coefs_`` orientation, and the biases as (n_out,) views; both write through
 to the buffer. The padding stays zero: no kernel writes it.
 """
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
+
+from ._typing import Activation, Output
 
 ALIGNMENT = 64      # bytes: a cache line, and one AVX-512 register
 
 # Must match the enums of pyx/_defs.pxd (tests/test_kernels.py checks this).
-ACTIVATIONS = {"identity": 0, "sigmoid": 1, "tanh": 2, "relu": 3}
-OUTPUTS = {"identity": 0, "sigmoid": 1, "softmax": 2}
+ACTIVATIONS: dict[Activation, int] = {"identity": 0, "sigmoid": 1, "tanh": 2, "relu": 3}
+OUTPUTS: dict[Output, int] = {"identity": 0, "sigmoid": 1, "softmax": 2}
 
 # scikit-learn's names, accepted as synonyms.
-ACTIVATION_ALIASES = {"logistic": "sigmoid"}
+ACTIVATION_ALIASES: dict[str, Activation] = {"logistic": "sigmoid"}
 
 
-def layout(sizes, dtype):
+def layout(sizes: Sequence[int],
+           dtype: npt.DTypeLike) -> tuple[npt.NDArray[np.intp], int]:
     """The buffer layout of a network, as the compiled core takes it.
 
     Parameters
@@ -57,7 +66,7 @@ def layout(sizes, dtype):
     return table, offset
 
 
-def zeros(n_entries, dtype):
+def zeros(n_entries: int, dtype: npt.DTypeLike) -> npt.NDArray[Any]:
     """A zeroed 1-D buffer whose first entry sits on a 64-byte boundary."""
     itemsize = np.dtype(dtype).itemsize
     raw = np.zeros(n_entries + ALIGNMENT // itemsize, dtype=dtype)
@@ -65,13 +74,15 @@ def zeros(n_entries, dtype):
     return raw[skip:skip + n_entries]
 
 
-def layer_block(params, table, l):
+def layer_block(params: npt.NDArray[Any], table: npt.NDArray[np.intp],
+                l: int) -> npt.NDArray[Any]:
     """Layer l's (n_out, row stride) row-major block of a flat buffer, as a view."""
     n_out, start, stride = table[0, l + 1], table[1, l], table[2, l]
     return params[start:start + n_out * stride].reshape(n_out, stride)
 
 
-def views(params, table):
+def views(params: npt.NDArray[Any], table: npt.NDArray[np.intp]
+          ) -> tuple[list[npt.NDArray[Any]], list[npt.NDArray[Any]]]:
     """Per-layer weight (n_in, n_out) and bias (n_out,) views into ``params``."""
     weights, biases = [], []
     for l in range(table.shape[1] - 1):

@@ -2,21 +2,29 @@
 """Per-epoch progress for ``fit(..., verbose=True)``: tqdm when installed,
 otherwise one plain line per epoch on stderr. Called once per epoch, so it
 costs nothing measurable next to an epoch of training."""
+from __future__ import annotations
+
 import sys
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._typing import EpochInfo
 
 
 class Progress:
-    def __init__(self, epochs, file=None):
+    def __init__(self, epochs: int, file: IO[str] | None = None) -> None:
         self.epochs = epochs
         self.file = file if file is not None else sys.stderr
         try:
-            from tqdm.auto import tqdm
+            # tqdm has no type hints (types-tqdm has) and may be missing:
+            # typed as Any either way.
+            from tqdm.auto import tqdm  # type: ignore[import,unused-ignore]
         except ImportError:
-            self.bar = None
+            self.bar: Any = None
         else:
             self.bar = tqdm(total=epochs, unit="epoch", file=self.file, leave=True)
 
-    def update(self, info):
+    def update(self, info: EpochInfo) -> None:
         text = (f"loss {info['loss']:.4g}, "
                 f"{info['samples_per_second']:,.0f} samples/s")
         if self.bar is not None:
@@ -26,6 +34,6 @@ class Progress:
             print(f"epoch {info['epoch']}/{self.epochs}: {text}", file=self.file,
                   flush=True)
 
-    def close(self):
+    def close(self) -> None:
         if self.bar is not None:
             self.bar.close()

@@ -18,11 +18,16 @@
 Every message names the argument, what was expected and what was given.
 Nothing here mutates its inputs or any network.
 """
+from __future__ import annotations
+
 import numbers
 import operator
 import os
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any, TypeVar, cast
 
 import numpy as np
+import numpy.typing as npt
 
 from . import _dispatch
 
@@ -32,10 +37,11 @@ _core = _dispatch.load()
 # handed to it must stay below this.
 INT_MAX = 2**31 - 1
 
-_DTYPES = {"float32": np.float32, "float64": np.float64}
+_DTYPES: dict[str, type[np.floating[Any]]] = {
+    "float32": np.float32, "float64": np.float64}
 
 
-def check_dtype(dtype):
+def check_dtype(dtype: npt.DTypeLike) -> type[np.floating[Any]]:
     """Return np.float32 or np.float64 for any spelling of those two dtypes."""
     if dtype is None:   # np.dtype(None) would silently mean float64
         raise TypeError("dtype must be float32 or float64, got None")
@@ -48,7 +54,7 @@ def check_dtype(dtype):
     return _DTYPES[name]
 
 
-def check_int(value, name, minimum=1):
+def check_int(value: object, name: str, minimum: int = 1) -> int:
     """Return ``value`` as an int >= minimum; bools and non-integers raise."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
@@ -58,7 +64,7 @@ def check_int(value, name, minimum=1):
     return value
 
 
-def check_learning_rate(value, dtype):
+def check_learning_rate(value: object, dtype: npt.DTypeLike) -> float:
     """A finite learning rate >= 0 that stays finite, and non-zero if it was, in dtype.
 
     0 is allowed: a step at learning rate 0 leaves every weight exactly as it
@@ -76,17 +82,21 @@ def check_learning_rate(value, dtype):
     return value
 
 
-def check_choice(value, name, choices, aliases=None):
+_Name = TypeVar("_Name", bound=str)
+
+
+def check_choice(value: object, name: str, choices: Collection[_Name],
+                 aliases: Mapping[str, _Name] | None = None) -> _Name:
     """Return the canonical name of ``value`` among ``choices``."""
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a string, got {type(value).__name__}")
     value = (aliases or {}).get(value, value)
     if value not in choices:
         raise ValueError(f"{name} must be one of {sorted(choices)}, got {value!r}")
-    return value
+    return cast(_Name, value)   # a member of choices, as just checked
 
 
-def check_layer_sizes(layer_sizes):
+def check_layer_sizes(layer_sizes: Collection[int]) -> tuple[int, ...]:
     """Return the layer sizes as a tuple of ints: inputs, hidden..., outputs."""
     if isinstance(layer_sizes, (str, bytes)) or not hasattr(layer_sizes, "__len__"):
         raise TypeError("layer_sizes must be a sequence of integers such as "
@@ -103,7 +113,7 @@ def check_layer_sizes(layer_sizes):
     return sizes
 
 
-def physical_memory():
+def physical_memory() -> int | None:
     """Bytes of RAM of this machine, or None where it cannot be asked."""
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -111,7 +121,7 @@ def physical_memory():
         return None
 
 
-def check_memory(sizes, dtype):
+def check_memory(sizes: Sequence[int], dtype: npt.DTypeLike) -> None:
     """Refuse a network whose parameters alone would not fit in RAM.
 
     Checked before anything is allocated, so an absurd size is a clear
@@ -122,7 +132,7 @@ def check_memory(sizes, dtype):
                 f"the parameters of layer_sizes {list(sizes)}")
 
 
-def check_bytes(n_bytes, what):
+def check_bytes(n_bytes: int, what: str) -> None:
     """ValueError unless n_bytes (an allocation about to be made) fits in RAM."""
     limit = physical_memory() or 2**40
     if n_bytes > limit:
@@ -130,7 +140,7 @@ def check_bytes(n_bytes, what):
                          f"this machine's {limit / 2**30:.1f} GiB of memory")
 
 
-def _numeric_array(data, name):
+def _numeric_array(data: npt.ArrayLike, name: str) -> npt.NDArray[Any]:
     """np.asarray(data) with a real numeric dtype, or TypeError."""
     if isinstance(data, (str, bytes)):
         raise TypeError(f"{name} must be numeric array-like, got {type(data).__name__}")
@@ -143,7 +153,8 @@ def _numeric_array(data, name):
     return array
 
 
-def _convert(array, dtype, name):
+def _convert(array: npt.NDArray[Any], dtype: npt.DTypeLike,
+             name: str) -> npt.NDArray[np.floating[Any]]:
     """array as C-contiguous dtype, checked finite; values too large for dtype raise."""
     if array.dtype == dtype:
         converted = np.ascontiguousarray(array)
@@ -160,7 +171,8 @@ def _convert(array, dtype, name):
     return converted
 
 
-def as_input(X, dtype, n_features, name="X"):
+def as_input(X: npt.ArrayLike, dtype: npt.DTypeLike, n_features: int,
+             name: str = "X") -> npt.NDArray[np.floating[Any]]:
     """Validate and convert network input to a C-contiguous (n, n_features) array."""
     array = _numeric_array(X, name)
     if array.ndim != 2:
@@ -176,7 +188,8 @@ def as_input(X, dtype, n_features, name="X"):
     return _convert(array, dtype, name)
 
 
-def as_target(y, output, n_out, dtype, n_samples, name="y"):
+def as_target(y: npt.ArrayLike, output: str, n_out: int, dtype: npt.DTypeLike,
+              n_samples: int, name: str = "y") -> npt.NDArray[np.floating[Any]]:
     """Validate targets and return them as a C-contiguous (n_samples, n_out) array."""
     array = _numeric_array(y, name)
     if array.ndim not in (1, 2):
@@ -207,7 +220,8 @@ def as_target(y, output, n_out, dtype, n_samples, name="y"):
     return target
 
 
-def _one_hot(labels, n_out, dtype, name):
+def _one_hot(labels: npt.NDArray[Any], n_out: int, dtype: npt.DTypeLike,
+             name: str) -> npt.NDArray[np.floating[Any]]:
     if labels.dtype.kind == "f":
         if not np.array_equal(labels, np.floor(labels)):
             raise ValueError(f"{name} holds class labels for a softmax output, "
@@ -222,7 +236,7 @@ def _one_hot(labels, n_out, dtype, name):
     return target
 
 
-def check_batch(batch_size, n_samples):
+def check_batch(batch_size: object, n_samples: int) -> int:
     """Return batch_size clipped to n_samples; it is a BLAS dimension (C int)."""
     batch_size = min(check_int(batch_size, "batch_size"), n_samples)
     if batch_size > INT_MAX:

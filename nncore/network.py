@@ -1,11 +1,17 @@
 # SPDX-License-Identifier: MIT
 """The ``Network`` class: a multilayer perceptron trained by the compiled core."""
+from __future__ import annotations
+
 import threading
 import time
+from collections.abc import Callable, Collection
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from . import _dispatch, _io, _params, _progress, _validation
+from ._typing import Activation, EpochInfo, FloatArray, Output, PathLike, Seed
 from .exceptions import DivergenceError
 
 _core = _dispatch.load()
@@ -81,8 +87,9 @@ class Network:
     (4, 2)
     """
 
-    def __init__(self, layer_sizes, activation="sigmoid", output="softmax",
-                 dtype="float64", seed=None):
+    def __init__(self, layer_sizes: Collection[int], activation: Activation = "sigmoid",
+                 output: Output = "softmax", dtype: npt.DTypeLike = "float64",
+                 seed: Seed = None) -> None:
         sizes = _validation.check_layer_sizes(layer_sizes)
         activation = _validation.check_choice(
             activation, "activation", _params.ACTIVATIONS,
@@ -102,9 +109,9 @@ class Network:
         self._weights, self._biases = _params.views(self._params, self._layout)
         # Reentrant: a fit callback may save the network it is training.
         self._lock = threading.RLock()
-        self._history = []
-        self._train_work = {}
-        self._model = None
+        self._history: list[float] = []
+        self._train_work: dict[int, FloatArray] = {}
+        self._model: _dispatch.CoreModel | None = None
         # Mini-batch path of the core: by size (-1), or forced by tests.
         self._train_path = -1
         factor = 2.0 if activation == "sigmoid" else 6.0
@@ -119,59 +126,136 @@ class Network:
     # -- properties ---------------------------------------------------------
 
     @property
-    def layer_sizes(self):
-        """Units per layer, inputs first (tuple of int)."""
+    def layer_sizes(self) -> tuple[int, ...]:
+        """Units per layer, inputs first (tuple of int).
+
+        Examples
+        --------
+        >>> import nncore
+        >>> nncore.Network([64, 32, 10]).layer_sizes
+        (64, 32, 10)
+        """
         return self._sizes
 
     @property
-    def activation(self):
-        """Hidden-layer activation name."""
+    def activation(self) -> Activation:
+        """Hidden-layer activation name (``"logistic"`` is stored as ``"sigmoid"``).
+
+        Examples
+        --------
+        >>> import nncore
+        >>> nncore.Network([4, 3, 2], activation="logistic").activation
+        'sigmoid'
+        """
         return self._activation
 
     @property
-    def output(self):
-        """Output layer name (``"softmax"``, ``"sigmoid"`` or ``"identity"``)."""
+    def output(self) -> Output:
+        """Output layer name (``"softmax"``, ``"sigmoid"`` or ``"identity"``).
+
+        Examples
+        --------
+        >>> import nncore
+        >>> nncore.Network([4, 1], output="sigmoid").output
+        'sigmoid'
+        """
         return self._output
 
     @property
-    def dtype(self):
-        """Dtype of the parameters and of all computation."""
+    def dtype(self) -> np.dtype[np.floating[Any]]:
+        """Dtype of the parameters and of all computation.
+
+        Examples
+        --------
+        >>> import numpy as np, nncore
+        >>> net = nncore.Network([4, 3, 2], dtype=np.float32)
+        >>> net.dtype, net.forward(np.zeros((1, 4))).dtype
+        (dtype('float32'), dtype('float32'))
+        """
         return self._dtype
 
     @property
-    def params(self):
+    def params(self) -> FloatArray:
         """The flat parameter buffer; writes change the network.
 
         Each unit's weights and bias form one row, padded with zeros to a
         multiple of 64 bytes (see ``nncore._params``); ``weights`` and
         ``biases`` are views of it.
+
+        Examples
+        --------
+        >>> import nncore
+        >>> net = nncore.Network([2, 3, 2], seed=0)
+        >>> net.params.shape[0] >= net.n_params
+        True
+        >>> net.params[...] = 0      # every weight and bias is now 0
+        >>> float(abs(net.weights[0]).max())
+        0.0
         """
         return self._params
 
     @property
-    def weights(self):
-        """List of writable (n_in, n_out) views of each layer's weights."""
+    def weights(self) -> list[FloatArray]:
+        """List of writable (n_in, n_out) views of each layer's weights.
+
+        Examples
+        --------
+        >>> import nncore
+        >>> net = nncore.Network([4, 3, 2], seed=0)
+        >>> [w.shape for w in net.weights]
+        [(4, 3), (3, 2)]
+        >>> net.weights[1][0, 0] = 0.5   # writes into the network
+        >>> float(net.weights[1][0, 0])
+        0.5
+        """
         return list(self._weights)
 
     @property
-    def biases(self):
-        """List of writable (n_out,) views of each layer's biases."""
+    def biases(self) -> list[FloatArray]:
+        """List of writable (n_out,) views of each layer's biases.
+
+        Examples
+        --------
+        >>> import nncore
+        >>> net = nncore.Network([4, 3, 2], seed=0)
+        >>> [b.shape for b in net.biases]
+        [(3,), (2,)]
+        """
         return list(self._biases)
 
     @property
-    def history(self):
-        """Mean training loss of every epoch ``fit`` has run, in order (list)."""
+    def history(self) -> list[float]:
+        """Mean training loss of every epoch ``fit`` has run, in order (list of float).
+
+        Kept across calls to ``fit``, and saved and loaded with the network.
+
+        Examples
+        --------
+        >>> import nncore
+        >>> net = nncore.Network([2, 2], seed=0)
+        >>> losses = net.fit([[0., 1.], [1., 0.]], [0, 1], epochs=3, seed=0)
+        >>> losses = net.fit([[0., 1.], [1., 0.]], [0, 1], epochs=2, seed=0)
+        >>> len(net.history), net.history[-2:] == losses
+        (5, True)
+        """
         return list(self._history)
 
     @property
-    def n_params(self):
-        """Total number of weights and biases (the padding of ``params`` not counted)."""
+    def n_params(self) -> int:
+        """Total number of weights and biases (the padding of ``params`` not counted).
+
+        Examples
+        --------
+        >>> import nncore
+        >>> nncore.Network([4, 3, 2]).n_params     # (4 + 1) * 3 + (3 + 1) * 2
+        23
+        """
         sizes = self._sizes
         return sum((sizes[l] + 1) * sizes[l + 1] for l in range(len(sizes) - 1))
 
     # -- saving, loading, pickling --------------------------------------------
 
-    def save(self, path):
+    def save(self, path: PathLike) -> None:
         """Write the network to ``path`` (an ``.npz`` file, name used as given).
 
         The file holds the architecture, dtype, weights, biases and the
@@ -180,13 +264,23 @@ class Network:
         the same folder is flushed to disk and renamed over ``path``, so a
         failed or interrupted save leaves an existing file intact.
 
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file to write; replaced if it exists.
+
+        See Also
+        --------
+        nncore.load : Read the file back.
+
         Examples
         --------
-        >>> import os, tempfile, numpy as np, nncore
+        >>> import os, tempfile, nncore
         >>> net = nncore.Network([2, 3, 2], seed=0)
-        >>> path = os.path.join(tempfile.mkdtemp(), "net.npz")
-        >>> net.save(path)
-        >>> same = nncore.load(path)
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = os.path.join(folder, "net.npz")
+        ...     net.save(path)
+        ...     same = nncore.load(path)
         >>> bool((same.params == net.params).all())
         True
         """
@@ -194,17 +288,17 @@ class Network:
             _io.save(self, path)
 
     @classmethod
-    def _from_state(cls, state):
+    def _from_state(cls, state: dict[str, Any]) -> Network:
         net = cls.__new__(cls)
         net.__setstate__(state)
         return net
 
-    def __getstate__(self):
+    def __getstate__(self) -> dict[str, Any]:
         # Plain arrays and strings only: the same state as a saved file.
         with self._lock:
             return _io.state_of(self)
 
-    def __setstate__(self, state):
+    def __setstate__(self, state: dict[str, Any]) -> None:
         if "format" in state:       # the file members, as __getstate__ gives
             state = _io.unpack(state)
         fresh = Network(state["layer_sizes"], activation=state["activation"],
@@ -219,13 +313,13 @@ class Network:
         fresh._history = [float(v) for v in state.get("history", [])]
         self.__dict__.update(fresh.__dict__)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"Network({list(self._sizes)}, activation={self._activation!r}, "
                 f"output={self._output!r}, dtype={self._dtype.name!r})")
 
     # -- internals ----------------------------------------------------------
 
-    def _compiled(self):
+    def _compiled(self) -> _dispatch.CoreModel:
         # The core's Model over this network's buffers, made on first use
         # (and again if the tests point this module at another variant).
         model = self._model
@@ -233,30 +327,31 @@ class Network:
             model = self._model = _core.Model(self._params, *self._spec())
         return model
 
-    def _spec(self):
+    def _spec(self) -> tuple[npt.NDArray[np.intp], int, int]:
         return (self._layout, _params.ACTIVATIONS[self._activation],
                 _params.OUTPUTS[self._output])
 
-    def _work(self, batch):
+    def _work(self, batch: int) -> FloatArray:
         entries = _core._workspace_size(self._layout, batch)
         _validation.check_bytes(entries * self._dtype.itemsize,
                                 f"the work space of a batch of {batch} samples")
         return np.empty(entries, dtype=self._dtype)
 
-    def _inputs(self, X, y):
+    def _inputs(self, X: npt.ArrayLike, y: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
         X = _validation.as_input(X, self._dtype, self._sizes[0])
         T = _validation.as_target(y, self._output, self._sizes[-1], self._dtype,
                                   X.shape[0])
         return X, T
 
-    def _check_params(self):
+    def _check_params(self) -> None:
         # Users may write into weights/biases/params; training starts only
         # from finite weights, so that a restored state is always finite.
         if not np.isfinite(self._params).all():
             raise ValueError("the network's parameters contain NaN or infinity "
                              "(written through weights, biases or params)")
 
-    def _loss_grad(self, X, T, want_grad):
+    def _loss_grad(self, X: FloatArray, T: FloatArray,
+                   want_grad: bool) -> tuple[float, FloatArray]:
         batch = min(CHUNK_ROWS, X.shape[0])
         grad = np.empty(self._params.shape[0] if want_grad else 0, dtype=self._dtype)
         total = _core._loss_grad(self._params, *self._spec(), X, T, grad,
@@ -265,7 +360,7 @@ class Network:
 
     # -- public API -----------------------------------------------------------
 
-    def forward(self, X):
+    def forward(self, X: npt.ArrayLike) -> FloatArray:
         """Output activations of the network for every sample.
 
         Parameters
@@ -278,6 +373,20 @@ class Network:
         ndarray, shape (n_samples, n_out), network dtype
             Class probabilities for softmax, per-output probabilities for
             sigmoid, real values for identity.
+
+        Raises
+        ------
+        ValueError, TypeError
+            If ``X`` is not 2-D with the network's number of features, holds
+            NaN or infinity, or is not real numbers.
+
+        Examples
+        --------
+        >>> import numpy as np, nncore
+        >>> net = nncore.Network([3, 4, 2], seed=0)
+        >>> P = net.forward([[0.1, 0.2, 0.3], [1.0, 0.0, -1.0]])
+        >>> P.shape, np.allclose(P.sum(axis=1), 1)
+        ((2, 2), True)
         """
         model = self._compiled()
         # Arrays already in the network's dtype and layout go straight to
@@ -290,12 +399,13 @@ class Network:
                 raise RuntimeError("validated input refused by the core")
         return out
 
-    def loss(self, X, y):
+    def loss(self, X: npt.ArrayLike, y: npt.ArrayLike) -> float:
         """Mean error of the network over the samples.
 
         Parameters
         ----------
         X : array-like, shape (n_samples, n_features)
+            The samples, converted to the network's dtype.
         y : array-like
             Targets: class labels (n_samples,) or probability rows
             (n_samples, n_out) for softmax; values in [0, 1], shape
@@ -305,11 +415,24 @@ class Network:
         Returns
         -------
         float
+            The mean over the samples of each sample's error (see the class
+            notes); the network is not changed.
+
+        Examples
+        --------
+        Softmax outputs that are both 1/2 cost ``log 2`` whatever the label:
+
+        >>> import numpy as np, nncore
+        >>> net = nncore.Network([2, 2], seed=0)
+        >>> net.params[...] = 0
+        >>> bool(np.isclose(net.loss([[1.0, 2.0], [3.0, 4.0]], [0, 1]), np.log(2)))
+        True
         """
         X, T = self._inputs(X, y)
         return float(self._loss_grad(X, T, False)[0])
 
-    def gradients(self, X, y):
+    def gradients(self, X: npt.ArrayLike,
+                  y: npt.ArrayLike) -> tuple[list[FloatArray], list[FloatArray]]:
         """Gradient of ``loss(X, y)`` with respect to every weight and bias.
 
         The network is not changed.
@@ -322,14 +445,32 @@ class Network:
         Returns
         -------
         dW : list of ndarray, shape (n_in, n_out) per layer
+            Gradient for each layer's weights, in the orientation of ``weights``.
         db : list of ndarray, shape (n_out,) per layer
+            Gradient for each layer's biases.
+
+        Examples
+        --------
+        One step of size 0.1 along the gradient is what ``train_step`` does:
+
+        >>> import numpy as np, nncore
+        >>> net = nncore.Network([2, 3, 2], seed=0)
+        >>> X, y = [[0., 1.], [1., 0.]], [0, 1]
+        >>> dW, db = net.gradients(X, y)
+        >>> [g.shape for g in dW], [g.shape for g in db]
+        ([(2, 3), (3, 2)], [(3,), (2,)])
+        >>> expected = net.weights[0] - 0.1 * dW[0]
+        >>> _ = net.train_step(X, y, learning_rate=0.1)
+        >>> bool(np.allclose(net.weights[0], expected))
+        True
         """
         X, T = self._inputs(X, y)
         grad = self._loss_grad(X, T, True)[1]
         dW, db = _params.views(grad, self._layout)
         return [np.ascontiguousarray(w) for w in dW], [b.copy() for b in db]
 
-    def train_step(self, X, y, learning_rate=0.1):
+    def train_step(self, X: npt.ArrayLike, y: npt.ArrayLike,
+                   learning_rate: float = 0.1) -> float:
         """One gradient-descent step on the batch (X, y), in place.
 
         Every weight w becomes ``w - learning_rate * dE/dw`` where E is the
@@ -354,6 +495,17 @@ class Network:
             network is then left unchanged.
         ValueError
             Also if the network's parameters are not finite to begin with.
+
+        Examples
+        --------
+        >>> import numpy as np, nncore
+        >>> net = nncore.Network([2, 3, 2], seed=0)
+        >>> X, y = [[0., 1.], [1., 0.]], [0, 1]
+        >>> before = net.loss(X, y)
+        >>> bool(np.isclose(net.train_step(X, y, learning_rate=0.5), before))
+        True
+        >>> net.loss(X, y) < before
+        True
         """
         learning_rate = _validation.check_learning_rate(learning_rate, self._dtype)
         X, T = self._inputs(X, y)
@@ -371,8 +523,10 @@ class Network:
             self._params[...] = grad
         return float(loss)
 
-    def fit(self, X, y, epochs=1, batch_size=1, learning_rate=0.1, shuffle=True,
-            seed=None, verbose=False, callback=None):
+    def fit(self, X: npt.ArrayLike, y: npt.ArrayLike, epochs: int = 1, batch_size: int = 1,
+            learning_rate: float = 0.1, shuffle: bool = True, seed: Seed = None,
+            verbose: bool = False,
+            callback: Callable[[EpochInfo], bool | None] | None = None) -> list[float]:
         """Train by stochastic gradient descent, updating the weights in place.
 
         Each epoch walks through all samples in batches of ``batch_size``
@@ -383,12 +537,15 @@ class Network:
         Parameters
         ----------
         X : array-like, shape (n_samples, n_features)
+            The training samples, converted to the network's dtype.
         y : array-like
             Targets, as for ``loss``.
         epochs : int, default 1
+            Passes over the samples (fewer if ``callback`` stops training).
         batch_size : int, default 1
             Clipped to n_samples.
         learning_rate : float, default 0.1
+            Step size, >= 0.
         shuffle : bool, default True
             Visit the samples in a new random order every epoch.
         seed : int, numpy.random.Generator or None, default None
@@ -398,12 +555,12 @@ class Network:
             Show progress per epoch (a tqdm bar when tqdm is installed, one
             line per epoch on stderr otherwise).
         callback : callable or None, default None
-            Called after each epoch with a dict: ``epoch`` (1-based),
-            ``epochs``, ``loss`` (the epoch's mean loss), ``seconds`` and
-            ``samples_per_second``. Training stops when it returns False
-            (exactly; None goes on). It may call any method of the network,
-            ``save`` included; an exception it raises propagates, with the
-            network holding that epoch's weights.
+            Called after each epoch with a dict (an ``nncore.EpochInfo``):
+            ``epoch`` (1-based), ``epochs``, ``loss`` (the epoch's mean
+            loss), ``seconds`` and ``samples_per_second``. Training stops
+            when it returns False (exactly; None goes on). It may call any
+            method of the network, ``save`` included; an exception it raises
+            propagates, with the network holding that epoch's weights.
 
         Returns
         -------
@@ -420,6 +577,24 @@ class Network:
         KeyboardInterrupt
             On Ctrl-C, within milliseconds; the network keeps the weights of
             the last completed step and can go on training.
+
+        Examples
+        --------
+        XOR, in mini-batches of two, with a callback that stops training once
+        the loss is low enough:
+
+        >>> import numpy as np, nncore
+        >>> X = np.array([[0., 0.], [0., 1.], [1., 0.], [1., 1.]])
+        >>> y = np.array([0, 1, 1, 0])
+        >>> net = nncore.Network([2, 8, 2], activation="tanh", seed=0)
+        >>> def good_enough(info: nncore.EpochInfo) -> bool:
+        ...     return info["loss"] > 0.05
+        >>> losses = net.fit(X, y, epochs=2000, batch_size=2, learning_rate=0.5,
+        ...                  seed=0, callback=good_enough)
+        >>> len(losses) < 2000, losses[-1] <= 0.05
+        (True, True)
+        >>> net.forward(X).argmax(axis=1).tolist()
+        [0, 1, 1, 0]
         """
         epochs = _validation.check_int(epochs, "epochs")
         learning_rate = _validation.check_learning_rate(learning_rate, self._dtype)
@@ -434,7 +609,7 @@ class Network:
         batch = _validation.check_batch(batch_size, n)
         rng = self._rng if seed is None else np.random.default_rng(seed)
         sequential = np.arange(n, dtype=np.intp)
-        losses = []
+        losses: list[float] = []
         with self._lock:
             self._check_params()
             work = self._train_work.get(batch)
@@ -464,7 +639,7 @@ class Network:
                     self._history.append(total / n)
                     if progress is None and callback is None:
                         continue
-                    info = {"epoch": epoch + 1, "epochs": epochs, "loss": total / n,
+                    info: EpochInfo = {"epoch": epoch + 1, "epochs": epochs, "loss": total / n,
                             "seconds": seconds,
                             "samples_per_second": n / seconds if seconds > 0 else float("inf")}
                     if progress is not None:
