@@ -304,28 +304,39 @@ def soak_job(seed, folder):
     net = nncore.Network(sizes, activation=ACTIVATIONS[seed % 4], output=output,
                          dtype=dtype, seed=seed)
     X, y = make_data(rng, sizes, output, int(rng.integers(1, 300)))
-    net.fit(X, y, epochs=int(rng.integers(1, 4)), batch_size=int(rng.integers(1, 40)),
-            learning_rate=0.05)
-    out = net.forward(X)
+    try:
+        net.fit(X, y, epochs=int(rng.integers(1, 4)), batch_size=int(rng.integers(1, 40)),
+                learning_rate=0.05)
+        outcome = "trained"
+    except DivergenceError as exc:
+        # Some random deep relu/identity networks diverge at this rate: that
+        # is deterministic too, and must leave finite weights.
+        outcome = f"diverged in epoch {exc.epoch} after {exc.sample} samples"
+        assert np.isfinite(net.params).all()
+    with np.errstate(all="ignore"):
+        out = net.forward(X)
     if folder is not None:
         path = os.path.join(folder, f"soak{seed}.npz")
         net.save(path)
         loaded = nncore.load(path)
         assert loaded.params.tobytes() == net.params.tobytes()
         os.unlink(path)
-    return net.params.tobytes(), out.tobytes()
+    return outcome, net.params.tobytes(), out.tobytes()
 
 
 def test_soak_threads_equal_serial(tmp_path):
     seconds = float(os.environ.get("NNCORE_SOAK_SECONDS", "5"))
     deadline = time.monotonic() + seconds
-    results, counter, lock = {}, iter(range(10**9)), threading.Lock()
+    results, errors, counter, lock = {}, [], iter(range(10**9)), threading.Lock()
 
     def worker():
-        while time.monotonic() < deadline:
-            with lock:
-                seed = next(counter)
-            results[seed] = soak_job(seed, str(tmp_path))
+        try:
+            while time.monotonic() < deadline:
+                with lock:
+                    seed = next(counter)
+                results[seed] = soak_job(seed, str(tmp_path))
+        except BaseException as exc:     # reported in the main thread
+            errors.append((seed, exc))
 
     pool = [threading.Thread(target=worker) for _ in range(4)]
     for t in pool:
@@ -333,9 +344,12 @@ def test_soak_threads_equal_serial(tmp_path):
     for t in pool:
         t.join(timeout=seconds + 300)
     assert not any(t.is_alive() for t in pool)
+    assert not errors, errors
     assert len(results) >= 4
     assert list(tmp_path.iterdir()) == []
     for seed, result in sorted(results.items()):
         assert soak_job(seed, None) == result, f"network {seed} differs from its serial run"
-    print(f"\nsoak: {len(results)} networks in {seconds:.0f} s on 4 threads, "
-          "all equal to their serial runs")
+    diverged = sum(result[0] != "trained" for result in results.values())
+    print(f"\nsoak: {len(results)} networks ({diverged} of them diverged, "
+          f"deterministically) in {seconds:.0f} s on 4 threads, all equal to "
+          "their serial runs")
