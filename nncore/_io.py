@@ -37,7 +37,7 @@ import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal, NoReturn
+from typing import IO, TYPE_CHECKING, Any, Literal, NoReturn
 
 import numpy as np
 import numpy.typing as npt
@@ -98,12 +98,23 @@ def save(network: Network, path: str | os.PathLike[str]) -> None:
     """Write ``network`` to ``path`` atomically (see the module docstring)."""
     path = os.fspath(path)
     state = state_of(network)
+    write_atomically(path, lambda stream: np.savez(stream, **state))
+
+
+def write_atomically(path: str, write: Callable[[IO[Any]], object],
+                     binary: bool = True) -> None:
+    """Call ``write(stream)`` on a temporary file in ``path``'s folder, flush
+    it to disk, then rename it over ``path``: a failure or an interruption at
+    any point leaves a previous file at ``path`` intact, and no temporary
+    file behind."""
     folder = os.path.dirname(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(
         dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
     try:
-        with os.fdopen(handle, "wb") as stream:
-            np.savez(stream, **state)
+        stream: IO[Any] = (os.fdopen(handle, "wb") if binary
+                           else os.fdopen(handle, "w", encoding="utf-8"))
+        with stream:
+            write(stream)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, path)

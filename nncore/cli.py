@@ -27,7 +27,7 @@ import zipfile
 
 import numpy as np
 
-from . import Network, __version__, _plot, load, reference, simd
+from . import Network, __version__, _io, _plot, load, reference, simd
 from .datasets import load_digits
 from .exceptions import DivergenceError, ModelFileError
 
@@ -379,23 +379,8 @@ def sidecar_path(model):
 
 
 def _write_atomically(path, text):
-    # As Network.save does: a temporary file in the same folder, renamed over
-    # the target, so an interrupted write leaves the previous file intact.
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.",
-                                         suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
+    # As Network.save does: an interrupted write leaves the previous file intact.
+    _io.write_atomically(path, lambda stream: stream.write(text), binary=False)
 
 
 def read_sidecar(model):
