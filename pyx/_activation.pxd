@@ -9,7 +9,7 @@ from cython cimport floating
 from libc.math cimport exp, log, log1p, tanh, fabs
 
 from _defs cimport (ACT_IDENTITY, ACT_SIGMOID, ACT_TANH, ACT_RELU,
-                    OUT_IDENTITY, OUT_SIGMOID, OUT_SOFTMAX)
+                    OUT_IDENTITY, OUT_SIGMOID, OUT_SOFTMAX, OUT_EXP)
 
 
 cdef extern from "_simd.h" nogil:
@@ -102,6 +102,12 @@ cdef inline double output_row(int output, Py_ssize_t n, floating* z,
                 # -t log s(z) - (1 - t) log(1 - s(z)) = softplus(z) - t z
                 err += softplus(z[j]) - <double>t[j] * z[j]
             z[j] = sigmoid(z[j])
+    elif output == OUT_EXP:
+        for j in range(n):
+            if t != NULL:
+                # Half Poisson deviance up to terms in t alone: exp(z) - t z.
+                err += exp(<double>z[j]) - <double>t[j] * z[j]
+            z[j] = <floating>exp(z[j])
     else:
         if t != NULL:
             for j in range(n):

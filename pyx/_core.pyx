@@ -12,14 +12,15 @@ it is exactly what the kernels read, and hands anything else back.
 The same source is compiled once per instruction set (see setup.py).
 """
 from cython cimport floating
-from libc.math cimport isfinite, isnan, NAN
+from libc.math cimport isfinite, isnan, NAN, log, sqrt, pow
+from libc.float cimport FLT_EPSILON, DBL_EPSILON
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
 from cpython.exc cimport PyErr_CheckSignals
 cimport numpy as cnp
 
 from _defs cimport (NetSpec, ACT_IDENTITY, ACT_SIGMOID, ACT_TANH, ACT_RELU,
-                    OUT_IDENTITY, OUT_SIGMOID, OUT_SOFTMAX,
+                    OUT_IDENTITY, OUT_SIGMOID, OUT_SOFTMAX, OUT_EXP,
                     MODE_FORWARD, MODE_LOSS, MODE_BACKWARD, MODE_FORWARD_CHECKED,
                     STATUS_OK, STATUS_NONFINITE)
 from _activation cimport derivative, activate_row, output_row
@@ -313,13 +314,15 @@ cdef double rows_batch_step(const NetSpec* net, floating* params,
 
 cdef double batch_pass(const NetSpec* net, floating* params,
                        const floating* X, Py_ssize_t ldx, const floating* T,
-                       const Py_ssize_t* rows, Py_ssize_t batch, int mode,
+                       const floating* sw, const Py_ssize_t* rows,
+                       Py_ssize_t batch, int mode,
                        floating alpha, floating* target, floating* out,
                        floating* work) noexcept nogil:
     """Forward a batch and, for MODE_BACKWARD, add alpha * gradient to target.
 
-    Sample k of the batch is row rows[k] of X (and of T), or row k when rows
-    is NULL. The gradient is that of the summed error; target may be params
+    Sample k of the batch is row rows[k] of X (and of T and sw), or row k
+    when rows is NULL. With sw != NULL each sample's error terms are weighted
+    by sw (the returned error is not). The gradient is that of the summed error; target may be params
     itself (in-place update: alpha = -lr / batch), or a gradient buffer of the
     same layout. Each layer's error for the layer below is computed from its
     weights before they change. With out != NULL the output activations are
@@ -407,6 +410,8 @@ cdef double batch_pass(const NetSpec* net, floating* params,
         trow = T + (rows[k] if rows != NULL else k) * n_out
         for j in range(n_out):
             v = a_in[k * n_out + j] - trow[j]
+            if sw != NULL:
+                v = v * sw[rows[k] if rows != NULL else k]
             delta[k * n_out + j] = v
             vec[j] += v
 
@@ -471,7 +476,7 @@ cdef NetSpec make_spec(const Py_ssize_t[:, ::1] layout, int hidden, int output,
                          f"the layout needs {expected}")
     if hidden not in (ACT_IDENTITY, ACT_SIGMOID, ACT_TANH, ACT_RELU):
         raise ValueError(f"unknown activation code {hidden}")
-    if output not in (OUT_IDENTITY, OUT_SIGMOID, OUT_SOFTMAX):
+    if output not in (OUT_IDENTITY, OUT_SIGMOID, OUT_SOFTMAX, OUT_EXP):
         raise ValueError(f"unknown output code {output}")
     net.n_layers = layout.shape[1] - 1
     net.sizes = &layout[0, 0]
@@ -551,7 +556,7 @@ def _loss_grad(floating[::1] params, const Py_ssize_t[:, ::1] layout,
         todo = min(batch, n - start)
         with nogil:
             err += batch_pass(&net, &params[0], &X[start, 0], X.shape[1],
-                              &T[start, 0], <Py_ssize_t*>NULL, todo,
+                              &T[start, 0], <floating*>NULL, <Py_ssize_t*>NULL, todo,
                               MODE_BACKWARD if want_grad else MODE_LOSS,
                               alpha, &grad[0] if want_grad else <floating*>NULL,
                               <floating*>NULL, &work[0])
@@ -644,7 +649,7 @@ def _train_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout,
                                               &work[0])
                     else:
                         err = batch_pass(&net, &params[0], &X[0, 0], X.shape[1],
-                                         &T[0, 0], &order[pos], todo, MODE_BACKWARD,
+                                         &T[0, 0], <floating*>NULL, &order[pos], todo, MODE_BACKWARD,
                                          <floating>(-lr / todo), &params[0],
                                          <floating*>NULL, &work[0])
                     if not isfinite(err):
@@ -750,7 +755,8 @@ cdef int forward_rows(const NetSpec* net, Py_ssize_t n_params,
                     memcpy(out + k * n_out, layer_acts(net, work, 1, L - 1),
                            n_out * sizeof(floating))
                 elif isnan(batch_pass(net, params, X + k * n_in, n_in,
-                                      <floating*>NULL, <Py_ssize_t*>NULL, todo,
+                                      <floating*>NULL, <floating*>NULL,
+                                      <Py_ssize_t*>NULL, todo,
                                       MODE_FORWARD_CHECKED, 0, <floating*>NULL,
                                       out + k * n_out, work)):
                     # Non-finite first-layer sums: bad inputs, or finite
@@ -759,8 +765,8 @@ cdef int forward_rows(const NetSpec* net, Py_ssize_t n_params,
                         finite = False
                         break
                     batch_pass(net, params, X + k * n_in, n_in,
-                               <floating*>NULL, <Py_ssize_t*>NULL, todo,
-                               MODE_FORWARD, 0, <floating*>NULL,
+                               <floating*>NULL, <floating*>NULL,
+                               <Py_ssize_t*>NULL, todo, MODE_FORWARD, 0, <floating*>NULL,
                                out + k * n_out, work)
                 k += todo
         start = stop
@@ -910,6 +916,437 @@ cdef class Model:
             self.give_back_work(work)
         # A non-finite value in X: no result; the caller's validation says why.
         return out if status == 0 else None
+
+
+# ---------------------------------------------------------------------------
+# scikit-learn's solvers (nncore.sklearn): sample weights, the L2 penalty,
+# momentum, Nesterov and Adam, and the loss values scikit-learn reports
+# ---------------------------------------------------------------------------
+# The mathematics is scikit-learn's (sklearn/neural_network/_multilayer_
+# perceptron.py, _base.py, _stochastic_optimizers.py), step for step, so that
+# the same sample order gives the same coefficients: the batch gradient is
+# (sum_k sw_k grad_k + alpha W) / sum_k sw_k for weights and
+# sum_k sw_k grad_k / sum_k sw_k for biases; the loss is scikit-learn's
+# weighted mean (from clipped probabilities for the log losses) plus
+# alpha / 2 ||W||^2 / sum_k sw_k.
+
+cdef enum SkLoss:
+    SK_SQUARED = 0      # half the weighted mean over samples and outputs of (y - p)^2
+    SK_POISSON = 1      # sum over outputs of the weighted mean of y log(y / p) - y + p
+    SK_LOG = 2          # softmax: -sum_j y_j log clip(p_j)
+    SK_BINARY_LOG = 3   # logistic: -sum_j y log clip(p) + (1 - y) log(1 - clip(p))
+
+cdef enum SkSolver:
+    SK_GRADIENT = 0     # grad := the batch gradient, params unchanged (lbfgs)
+    SK_SGD = 1          # v := mu v - lr g; W += v
+    SK_NESTEROV = 2     # v := mu v - lr g; W += mu v - lr g
+    SK_ADAM = 3         # m, v moments; W += -lr_t m / (sqrt(v) + eps)
+
+
+def _sk_codes():
+    """The codes of the scikit-learn section, for nncore.sklearn to check against."""
+    return {
+        "out_exp": OUT_EXP,
+        "squared_error": SK_SQUARED, "poisson": SK_POISSON,
+        "log_loss": SK_LOG, "binary_log_loss": SK_BINARY_LOG,
+        "gradient": SK_GRADIENT, "sgd": SK_SGD, "nesterov": SK_NESTEROV,
+        "adam": SK_ADAM,
+    }
+
+
+cdef double sk_loss(int kind, Py_ssize_t batch, Py_ssize_t n_out,
+                    const floating* P, const floating* Y,
+                    const floating* sw) noexcept nogil:
+    # The batch's weighted loss sum, to be divided by the weight sum.
+    cdef Py_ssize_t k, j
+    cdef double s, p, y, total = 0
+    cdef double eps = FLT_EPSILON if floating is float else DBL_EPSILON
+    for k in range(batch):
+        s = 0
+        for j in range(n_out):
+            p = P[k * n_out + j]
+            y = Y[k * n_out + j]
+            if kind == SK_SQUARED:
+                s += (y - p) * (y - p)
+            elif kind == SK_POISSON:
+                if y != 0:
+                    s += y * log(y / p)
+                s += p - y
+            else:
+                # np.clip: NaN stays NaN.
+                if p < eps:
+                    p = eps
+                elif p > 1 - eps:
+                    p = 1 - eps
+                if y != 0:
+                    s -= y * log(p)
+                if kind == SK_BINARY_LOG and y != 1:
+                    s -= (1 - y) * log(1 - p)
+        if sw != NULL:
+            s *= sw[k]
+        total += s
+    if kind == SK_SQUARED:
+        total *= 0.5 / n_out
+    return total
+
+
+cdef double sk_update(const NetSpec* net, floating* params, floating* grad,
+                      floating* s1, floating* s2, int solver, double alpha,
+                      double sw_sum, double lr, double momentum, double beta1,
+                      double beta2, double eps) noexcept nogil:
+    """grad, the gradient of the weighted error sum, becomes scikit-learn's
+    batch gradient, and the solver's step is applied to params in place (s1,
+    s2: velocity, or Adam's first and second moments; lr: the step's rate,
+    for Adam already bias-corrected). Returns ||W||^2 before the step."""
+    cdef Py_ssize_t l, j, i, n, row
+    cdef double sq = 0
+    cdef floating* w
+    cdef floating* g
+    cdef floating* v
+    cdef floating* m
+    cdef floating vn
+    cdef floating a = <floating>alpha, d = <floating>sw_sum, r = <floating>lr
+    cdef floating mu = <floating>momentum, e = <floating>eps
+    cdef floating b1 = <floating>beta1, b2 = <floating>beta2
+    cdef floating c1 = <floating>(1 - beta1), c2 = <floating>(1 - beta2)
+    for l in range(net.n_layers):
+        n = net.sizes[l]
+        for j in range(net.sizes[l + 1]):
+            row = net.offsets[l] + j * net.lds[l]
+            w = params + row
+            g = grad + row
+            sq += dot(n, w, w)
+            for i in range(n):
+                g[i] = (g[i] + a * w[i]) / d
+            g[n] = g[n] / d
+            # Every loop below runs over the weights and the bias (n + 1).
+            if solver == SK_SGD:
+                v = s1 + row
+                for i in range(n + 1):
+                    vn = mu * v[i] - r * g[i]
+                    v[i] = vn
+                    w[i] += vn
+            elif solver == SK_NESTEROV:
+                v = s1 + row
+                for i in range(n + 1):
+                    vn = mu * v[i] - r * g[i]
+                    v[i] = vn
+                    w[i] += mu * vn - r * g[i]
+            elif solver == SK_ADAM:
+                m = s1 + row
+                v = s2 + row
+                for i in range(n + 1):
+                    m[i] = b1 * m[i] + c1 * g[i]
+                    v[i] = b2 * v[i] + c2 * (g[i] * g[i])
+                    w[i] += (-r * m[i]) / (sqrt(v[i]) + e)
+    return sq
+
+
+cdef void sk_gather(Py_ssize_t n_features, Py_ssize_t n_out, const floating* X,
+                    const floating* x_data, const Py_ssize_t* x_indices,
+                    const Py_ssize_t* x_indptr, const floating* Y,
+                    const floating* sw, const Py_ssize_t* rows, Py_ssize_t batch,
+                    floating* xb, floating* yb, floating* swb) noexcept nogil:
+    # Rows rows[0..batch) of X (dense, or CSR when x_indptr != NULL), Y and sw
+    # copied into contiguous blocks for BLAS.
+    cdef Py_ssize_t k, p, r
+    for k in range(batch):
+        r = rows[k]
+        if x_indptr != NULL:
+            memset(xb + k * n_features, 0, n_features * sizeof(floating))
+            for p in range(x_indptr[r], x_indptr[r + 1]):
+                xb[k * n_features + x_indices[p]] += x_data[p]
+        else:
+            memcpy(xb + k * n_features, X + r * n_features,
+                   n_features * sizeof(floating))
+        if Y != NULL:
+            memcpy(yb + k * n_out, Y + r * n_out, n_out * sizeof(floating))
+        if sw != NULL:
+            swb[k] = sw[r]
+
+
+cdef double sk_batch(const NetSpec* net, floating* params, Py_ssize_t n_params,
+                     int loss_kind, const floating* xb, const floating* yb,
+                     const floating* swb, Py_ssize_t batch, double* sw_sum,
+                     floating* grad, floating* work) noexcept nogil:
+    # grad := gradient of the batch's weighted error sum (params unchanged);
+    # returns the weighted loss sum, and the weight sum in sw_sum.
+    cdef Py_ssize_t k
+    cdef double s = batch
+    memset(grad, 0, n_params * sizeof(floating))
+    batch_pass(net, params, xb, net.sizes[0], yb, swb, <Py_ssize_t*>NULL, batch,
+               MODE_BACKWARD, <floating>1, grad, <floating*>NULL, work)
+    if swb != NULL:
+        s = 0
+        for k in range(batch):
+            s += swb[k]
+    sw_sum[0] = s
+    return sk_loss(loss_kind, batch, net.sizes[net.n_layers],
+                   layer_acts(net, work, batch, net.n_layers - 1), yb, swb)
+
+
+cdef class SkBuffers:
+    # One malloc for a call's gradient, gathered batch and work space.
+    cdef void* block
+    cdef void* grad
+    cdef void* xb
+    cdef void* yb
+    cdef void* swb
+    cdef void* work
+
+    def __dealloc__(self):
+        free(self.block)
+
+
+cdef SkBuffers sk_buffers(const NetSpec* net, Py_ssize_t n_params,
+                          Py_ssize_t batch, size_t itemsize):
+    cdef SkBuffers b = SkBuffers.__new__(SkBuffers)
+    cdef Py_ssize_t n_grad = n_params, n_x = batch * net.sizes[0]
+    cdef Py_ssize_t n_y = batch * net.sizes[net.n_layers]
+    cdef Py_ssize_t n = n_grad + n_x + n_y + batch + workspace_size(net, batch)
+    b.block = malloc(n * itemsize)
+    if b.block == NULL:
+        raise MemoryError(f"no memory for {n} work entries")
+    b.grad = b.block
+    b.xb = <char*>b.grad + n_grad * itemsize
+    b.yb = <char*>b.xb + n_x * itemsize
+    b.swb = <char*>b.yb + n_y * itemsize
+    b.work = <char*>b.swb + batch * itemsize
+    return b
+
+
+cdef sk_check(const NetSpec* net, Py_ssize_t n_rows, const floating[:, ::1] X,
+              const floating[::1] x_data, const Py_ssize_t[::1] x_indices,
+              const Py_ssize_t[::1] x_indptr, const floating[:, ::1] Y,
+              Py_ssize_t n_sw):
+    # The cheap shape checks the disabled bounds checks would have made; the
+    # CSR arrays' contents are checked by nncore.sklearn.
+    if x_indptr.shape[0] > 0:
+        if x_indptr.shape[0] != n_rows + 1 or x_indices.shape[0] != x_data.shape[0]:
+            raise ValueError("inconsistent CSR arrays")
+    else:
+        check_cols(X.shape[1], net.sizes[0], "X")
+        if X.shape[0] != n_rows:
+            raise ValueError("X and Y must have the same number of rows")
+    check_cols(Y.shape[1], net.sizes[net.n_layers], "Y")
+    if Y.shape[0] != n_rows:
+        raise ValueError("X and Y must have the same number of rows")
+    if n_sw > 0 and n_sw != n_rows:
+        raise ValueError("sample_weight must have one entry per row")
+
+
+def _sk_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
+              int output, int loss_kind, const floating[:, ::1] X,
+              const floating[::1] x_data, const Py_ssize_t[::1] x_indices,
+              const Py_ssize_t[::1] x_indptr, const floating[:, ::1] Y,
+              const floating[::1] sw, const Py_ssize_t[::1] order,
+              Py_ssize_t batch, int solver, double alpha, double lr,
+              double momentum, double beta1, double beta2, double eps,
+              Py_ssize_t[::1] adam_t, floating[::1] s1, floating[::1] s2):
+    """One epoch of scikit-learn's sgd or adam solver, in place.
+
+    Samples ``order`` (rows of X, or of the CSR matrix x_data, x_indices,
+    x_indptr when x_indptr is not empty), ``batch`` at a time; Y holds the
+    targets, sw the sample weights (empty: all 1). s1 and s2 are the solver's
+    state in the layout of params (velocity; Adam's moments), adam_t[0] Adam's
+    step count, updated as the steps are done. Returns the sum over batches of
+    batch loss times batch size (scikit-learn's accumulated_loss). Ctrl-C
+    between chunks of work raises KeyboardInterrupt with params, s1, s2 and
+    adam_t at the last completed step.
+    """
+    cdef NetSpec net = make_spec(layout, hidden, output, params.shape[0])
+    cdef Py_ssize_t n = order.shape[0], n_params = params.shape[0]
+    cdef Py_ssize_t n_rows = (x_indptr.shape[0] - 1 if x_indptr.shape[0] > 0
+                              else X.shape[0])
+    cdef Py_ssize_t k, pos = 0, todo, step, steps_per_chunk, t = adam_t[0]
+    cdef Py_ssize_t n_features = net.sizes[0], n_out = net.sizes[net.n_layers]
+    cdef double total = 0, loss, sq, sw_sum, rate
+    cdef const floating* xp = NULL
+    cdef const floating* dp = NULL
+    cdef const Py_ssize_t* ip = NULL
+    cdef const Py_ssize_t* pp = NULL
+    cdef const floating* swp = NULL
+    cdef floating* s1p = NULL
+    cdef floating* s2p = NULL
+    cdef SkBuffers b
+    sk_check(&net, n_rows, X, x_data, x_indices, x_indptr, Y, sw.shape[0])
+    if batch < 1:
+        raise ValueError("batch must be positive")
+    if solver not in (SK_SGD, SK_NESTEROV, SK_ADAM):
+        raise ValueError(f"unknown solver code {solver}")
+    if s1.shape[0] != n_params or (solver == SK_ADAM and s2.shape[0] != n_params):
+        raise ValueError("solver state must have the layout of params")
+    for k in range(n):
+        if order[k] < 0 or order[k] >= n_rows:
+            raise ValueError(f"order[{k}] = {order[k]} is not a row of X")
+    if n == 0:
+        return 0.0
+    b = sk_buffers(&net, n_params, min(batch, n), sizeof(floating))
+    if x_indptr.shape[0] > 0:
+        pp = &x_indptr[0]
+        if x_data.shape[0] > 0:
+            dp = &x_data[0]
+            ip = &x_indices[0]
+    else:
+        xp = &X[0, 0]
+    if sw.shape[0] > 0:
+        swp = &sw[0]
+    s1p = &s1[0]
+    if solver == SK_ADAM:
+        s2p = &s2[0]
+    steps_per_chunk = max(1, WORK_PER_CHUNK // (3 * n_params * batch))
+    while pos < n:
+        with nogil:
+            for step in range(steps_per_chunk):
+                if pos >= n:
+                    break
+                todo = min(batch, n - pos)
+                sk_gather(n_features, n_out, xp, dp, ip, pp, &Y[0, 0], swp,
+                          &order[pos], todo, <floating*>b.xb, <floating*>b.yb,
+                          <floating*>b.swb)
+                loss = sk_batch(&net, &params[0], n_params, loss_kind,
+                                <floating*>b.xb, <floating*>b.yb,
+                                <floating*>b.swb if swp != NULL else <floating*>NULL,
+                                todo, &sw_sum, <floating*>b.grad,
+                                <floating*>b.work)
+                rate = lr
+                if solver == SK_ADAM:
+                    t += 1
+                    rate = lr * sqrt(1 - pow(beta2, <double>t)) / (1 - pow(beta1, <double>t))
+                sq = sk_update(&net, &params[0], <floating*>b.grad, s1p, s2p,
+                               solver, alpha, sw_sum, rate, momentum, beta1,
+                               beta2, eps)
+                total += (loss / sw_sum + 0.5 * alpha * sq / sw_sum) * todo
+                pos += todo
+        adam_t[0] = t
+        PyErr_CheckSignals()
+    return total
+
+
+def _sk_loss_grad(const floating[::1] params, const Py_ssize_t[:, ::1] layout,
+                  int hidden, int output, int loss_kind,
+                  const floating[:, ::1] X, const floating[::1] x_data,
+                  const Py_ssize_t[::1] x_indices, const Py_ssize_t[::1] x_indptr,
+                  const floating[:, ::1] Y, const floating[::1] sw, double alpha,
+                  floating[::1] grad, Py_ssize_t batch):
+    """scikit-learn's full-batch loss (returned) and gradient (into grad, in
+    the layout of params) over all rows, ``batch`` rows at a time: what
+    L-BFGS-B minimises."""
+    cdef NetSpec net = make_spec(layout, hidden, output, params.shape[0])
+    cdef Py_ssize_t n_params = params.shape[0]
+    cdef Py_ssize_t n_rows = (x_indptr.shape[0] - 1 if x_indptr.shape[0] > 0
+                              else X.shape[0])
+    cdef Py_ssize_t k, pos = 0, todo
+    cdef Py_ssize_t n_features = net.sizes[0], n_out = net.sizes[net.n_layers]
+    cdef double loss = 0, sw_sum = 0, s, sq
+    cdef const floating* xp = NULL
+    cdef const floating* dp = NULL
+    cdef const Py_ssize_t* ip = NULL
+    cdef const Py_ssize_t* pp = NULL
+    cdef const floating* swp = NULL
+    cdef Py_ssize_t* rows = NULL
+    cdef floating* acc
+    cdef SkBuffers b
+    sk_check(&net, n_rows, X, x_data, x_indices, x_indptr, Y, sw.shape[0])
+    if grad.shape[0] != n_params:
+        raise ValueError("grad must have the layout of params")
+    if n_rows < 1 or batch < 1:
+        raise ValueError("need at least one row and a positive batch")
+    batch = min(batch, n_rows)
+    b = sk_buffers(&net, n_params, batch, sizeof(floating))
+    if x_indptr.shape[0] > 0:
+        pp = &x_indptr[0]
+        if x_data.shape[0] > 0:
+            dp = &x_data[0]
+            ip = &x_indices[0]
+    else:
+        xp = &X[0, 0]
+    if sw.shape[0] > 0:
+        swp = &sw[0]
+    rows = <Py_ssize_t*>malloc(batch * sizeof(Py_ssize_t))
+    if rows == NULL:
+        raise MemoryError("no memory for the row indices")
+    acc = &grad[0]
+    try:
+        memset(acc, 0, n_params * sizeof(floating))
+        while pos < n_rows:
+            with nogil:
+                todo = min(batch, n_rows - pos)
+                for k in range(todo):
+                    rows[k] = pos + k
+                sk_gather(n_features, n_out, xp, dp, ip, pp, &Y[0, 0], swp,
+                          rows, todo, <floating*>b.xb, <floating*>b.yb,
+                          <floating*>b.swb)
+                loss += sk_batch(&net, <floating*>&params[0], n_params, loss_kind,
+                                 <floating*>b.xb, <floating*>b.yb,
+                                 <floating*>b.swb if swp != NULL else <floating*>NULL,
+                                 todo, &s, <floating*>b.grad, <floating*>b.work)
+                axpy(n_params, <floating>1, <floating*>b.grad, acc)
+                sw_sum += s
+                pos += todo
+            PyErr_CheckSignals()
+        with nogil:
+            # SK_GRADIENT reads params and does not write them.
+            sq = sk_update(&net, <floating*>&params[0], acc, <floating*>NULL,
+                           <floating*>NULL,
+                           SK_GRADIENT, alpha, sw_sum, 0, 0, 0, 0, 0)
+    finally:
+        free(rows)
+    return loss / sw_sum + 0.5 * alpha * sq / sw_sum
+
+
+def _sk_forward(const floating[::1] params, const Py_ssize_t[:, ::1] layout,
+                int hidden, int output, const floating[:, ::1] X,
+                const floating[::1] x_data, const Py_ssize_t[::1] x_indices,
+                const Py_ssize_t[::1] x_indptr, floating[:, ::1] out):
+    """out := the network's output for every row of X (dense, or CSR when
+    x_indptr is not empty), FORWARD_ROWS rows per BLAS pass."""
+    cdef NetSpec net = make_spec(layout, hidden, output, params.shape[0])
+    cdef Py_ssize_t n_rows = out.shape[0], pos = 0, todo, k, batch
+    cdef Py_ssize_t n_features = net.sizes[0], n_out = net.sizes[net.n_layers]
+    cdef const floating* xp = NULL
+    cdef const floating* dp = NULL
+    cdef const Py_ssize_t* ip = NULL
+    cdef const Py_ssize_t* pp = NULL
+    cdef Py_ssize_t* rows = NULL
+    cdef const floating* xb
+    cdef SkBuffers b
+    sk_check(&net, n_rows, X, x_data, x_indices, x_indptr, out, 0)
+    if n_rows == 0:
+        return
+    batch = min(FORWARD_ROWS, n_rows)
+    b = sk_buffers(&net, 0, batch, sizeof(floating))
+    if x_indptr.shape[0] > 0:
+        pp = &x_indptr[0]
+        if x_data.shape[0] > 0:
+            dp = &x_data[0]
+            ip = &x_indices[0]
+        rows = <Py_ssize_t*>malloc(batch * sizeof(Py_ssize_t))
+        if rows == NULL:
+            raise MemoryError("no memory for the row indices")
+    else:
+        xp = &X[0, 0]
+    try:
+        while pos < n_rows:
+            with nogil:
+                todo = min(batch, n_rows - pos)
+                if pp != NULL:
+                    for k in range(todo):
+                        rows[k] = pos + k
+                    sk_gather(n_features, n_out, xp, dp, ip, pp, <floating*>NULL,
+                              <floating*>NULL, rows, todo, <floating*>b.xb,
+                              <floating*>NULL, <floating*>NULL)
+                    xb = <floating*>b.xb
+                else:
+                    xb = xp + pos * n_features
+                batch_pass(&net, <floating*>&params[0], xb, n_features,
+                           <floating*>NULL, <floating*>NULL, <Py_ssize_t*>NULL,
+                           todo, MODE_FORWARD, 0, <floating*>NULL, &out[pos, 0],
+                           <floating*>b.work)
+                pos += todo
+            PyErr_CheckSignals()
+    finally:
+        free(rows)
 
 
 # ---------------------------------------------------------------------------

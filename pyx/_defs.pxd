@@ -17,6 +17,7 @@ cdef enum Output:
     OUT_IDENTITY = 0    # identity output, half squared error
     OUT_SIGMOID = 1     # independent sigmoids, binary cross-entropy
     OUT_SOFTMAX = 2     # softmax, categorical cross-entropy
+    OUT_EXP = 3         # exp (log link), half Poisson deviance (nncore.sklearn)
 
 # What a batch pass computes after the forward pass.
 cdef enum Mode:
