@@ -1,0 +1,298 @@
+"""nncore.sklearn against scikit-learn itself: same data, parameters and
+random_state give the same model, for every solver, activation, task and
+option; and the estimators pass scikit-learn's own estimator checks."""
+import pickle
+import threading
+import warnings
+
+import numpy as np
+import pytest
+
+sklearn = pytest.importorskip("sklearn")
+import scipy.sparse as sp  # noqa: E402
+from sklearn import neural_network as skn  # noqa: E402
+from sklearn.base import clone  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from sklearn.model_selection import GridSearchCV, cross_val_score  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+
+from nncore import _dispatch  # noqa: E402
+from nncore.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+# float64: the issue's bound. float32: scikit-learn and the core round
+# differently (its float32 sums go through NumPy's pairwise sums, the core's
+# through BLAS), and a few epochs amplify that.
+RTOL = {np.float64: 1e-9, np.float32: 2e-3}
+
+
+def make_data(task, dtype=np.float64, n=120, n_features=7, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1, 1, (n, n_features)).astype(dtype)
+    score = X @ rng.normal(size=(n_features, 3))
+    if task == "binary":
+        y = (score[:, 0] > 0).astype(int)
+    elif task == "multiclass":
+        y = np.argmax(score, axis=1)
+    elif task == "multilabel":
+        y = (score > 0).astype(int)
+    elif task == "regression":
+        y = score[:, 0] + 0.1 * np.sin(3 * score[:, 1])
+    elif task == "multioutput":
+        y = np.tanh(score[:, :2])
+    elif task == "poisson":
+        y = rng.poisson(np.exp(0.5 * score[:, 0])).astype(float)
+    return X, y
+
+
+def pair(task):
+    if task in ("binary", "multiclass", "multilabel"):
+        return skn.MLPClassifier, MLPClassifier
+    return skn.MLPRegressor, MLPRegressor
+
+
+def assert_same_model(ours, theirs, rtol):
+    assert ours.n_iter_ == theirs.n_iter_
+    assert ours.t_ == theirs.t_
+    assert ours.n_layers_ == theirs.n_layers_
+    assert ours.n_outputs_ == theirs.n_outputs_
+    assert ours.out_activation_ == theirs.out_activation_
+    for mine, ref in zip(ours.coefs_ + ours.intercepts_,
+                         theirs.coefs_ + theirs.intercepts_):
+        assert mine.shape == ref.shape
+        assert mine.dtype == ref.dtype
+        scale = np.max(np.abs(ref))
+        assert np.max(np.abs(mine - ref)) <= rtol * scale
+    np.testing.assert_allclose(ours.loss_, theirs.loss_, rtol=rtol)
+    if getattr(theirs, "loss_curve_", None) is not None:
+        np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=rtol)
+    if getattr(theirs, "validation_scores_", None) is not None:
+        np.testing.assert_allclose(ours.validation_scores_, theirs.validation_scores_,
+                                   rtol=rtol)
+
+
+def fit_both(task, params, dtype=np.float64, sample_weight=False, sparse=False, **data):
+    X, y = make_data(task, dtype, **data)
+    sw = None
+    if sample_weight:
+        sw = np.random.default_rng(1).uniform(0.2, 3.0, X.shape[0])
+    if sparse:
+        X[np.abs(X) < 0.5] = 0
+        X = sp.csr_matrix(X)
+    sk_class, our_class = pair(task)
+    with warnings.catch_warnings(record=True) as their_warnings:
+        warnings.simplefilter("always")
+        theirs = sk_class(**params).fit(X, y, sample_weight=sw)
+    with warnings.catch_warnings(record=True) as our_warnings:
+        warnings.simplefilter("always")
+        ours = our_class(**params).fit(X, y, sample_weight=sw)
+    # The same warnings too (batch size clipped, no convergence).
+    assert ([(w.category, str(w.message)) for w in our_warnings]
+            == [(w.category, str(w.message)) for w in their_warnings])
+    return ours, theirs, X
+
+
+BASE = dict(hidden_layer_sizes=(9, 6), max_iter=4, random_state=0)
+SOLVERS = ["sgd", "adam", "lbfgs"]
+ACTIVATIONS = ["identity", "logistic", "tanh", "relu"]
+TASKS = ["binary", "multiclass", "multilabel", "regression", "multioutput"]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("task", TASKS)
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_same_model_as_scikit_learn(solver, activation, task, dtype):
+    ours, theirs, X = fit_both(task, dict(BASE, solver=solver, activation=activation,
+                                          batch_size=16), dtype)
+    assert_same_model(ours, theirs, RTOL[dtype])
+    expected = theirs.predict(X)
+    np.testing.assert_allclose(ours.predict(X), expected, rtol=RTOL[dtype],
+                               atol=RTOL[dtype] * np.max(np.abs(expected)))
+
+
+OPTIONS = {
+    "alpha": dict(alpha=0.05),
+    "no momentum": dict(momentum=0.0),
+    "momentum without nesterov": dict(momentum=0.5, nesterovs_momentum=False),
+    "nesterov": dict(momentum=0.9, nesterovs_momentum=True),
+    "no shuffle": dict(shuffle=False),
+    "batch 1": dict(batch_size=1),
+    "batch auto": dict(batch_size="auto"),
+    "batch > n": dict(batch_size=1000),
+    "invscaling": dict(learning_rate="invscaling", power_t=0.3),
+    "adaptive": dict(learning_rate="adaptive", tol=1.0, n_iter_no_change=1, max_iter=12),
+    "tol stop": dict(tol=1.0, n_iter_no_change=2, max_iter=50),
+    "early stopping": dict(early_stopping=True, validation_fraction=0.25, max_iter=12),
+    "early stopping stops": dict(early_stopping=True, tol=1.0, n_iter_no_change=2,
+                                 max_iter=50),
+}
+
+
+@pytest.mark.parametrize("sample_weight", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("option", OPTIONS)
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+@pytest.mark.parametrize("task", ["multiclass", "multioutput"])
+def test_same_model_with_every_option(task, solver, option, sample_weight):
+    params = {**BASE, "solver": solver, "batch_size": 10, **OPTIONS[option]}
+    ours, theirs, _ = fit_both(task, params, sample_weight=sample_weight)
+    assert_same_model(ours, theirs, RTOL[np.float64])
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("params", [dict(alpha=0.1), dict(max_iter=30)], ids=["alpha", "long"])
+def test_lbfgs_and_weights(solver, params):
+    ours, theirs, _ = fit_both("binary", dict(BASE, solver=solver, **params),
+                               sample_weight=True)
+    assert_same_model(ours, theirs, RTOL[np.float64])
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_poisson_loss(solver):
+    ours, theirs, X = fit_both("poisson", dict(BASE, solver=solver, loss="poisson",
+                                               learning_rate_init=0.01))
+    assert ours.out_activation_ == "exp"
+    assert_same_model(ours, theirs, RTOL[np.float64])
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("task", ["multiclass", "regression"])
+def test_sparse_input(task, solver):
+    ours, theirs, X = fit_both(task, dict(BASE, solver=solver), sparse=True)
+    assert_same_model(ours, theirs, RTOL[np.float64])
+    dense = MLPClassifier if task == "multiclass" else MLPRegressor
+    np.testing.assert_allclose(ours.predict(X), ours.predict(X.toarray()))
+    np.testing.assert_allclose(ours.predict(X.tocsc()), ours.predict(X.toarray()))
+    assert dense is type(ours)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_partial_fit_sequence(solver):
+    X, y = make_data("multiclass")
+    theirs = skn.MLPClassifier(**dict(BASE, solver=solver, batch_size=20))
+    ours = MLPClassifier(**dict(BASE, solver=solver, batch_size=20))
+    for start in range(0, 120, 40):
+        part = slice(start, start + 40)
+        theirs.partial_fit(X[part], y[part], classes=np.arange(3))
+        ours.partial_fit(X[part], y[part], classes=np.arange(3))
+    assert_same_model(ours, theirs, RTOL[np.float64])
+    np.testing.assert_allclose(ours.predict_proba(X), theirs.predict_proba(X), rtol=1e-9)
+    np.testing.assert_allclose(ours.predict_log_proba(X), theirs.predict_log_proba(X),
+                               rtol=1e-9)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_warm_start(solver):
+    X, y = make_data("regression")
+    params = dict(BASE, solver=solver, warm_start=True)
+    theirs, ours = skn.MLPRegressor(**params), MLPRegressor(**params)
+    for _ in range(3):
+        theirs.fit(X, y)
+        ours.fit(X, y)
+    assert_same_model(ours, theirs, RTOL[np.float64])
+    assert ours.score(X, y) == pytest.approx(theirs.score(X, y), rel=1e-9)
+
+
+def test_coefs_are_the_model():
+    X, y = make_data("multiclass")
+    clf = MLPClassifier(**BASE).fit(X, y)
+    before = clf.predict_proba(X)
+    clf.coefs_[-1][...] *= 2          # in place: the core sees it
+    doubled = clf.predict_proba(X)
+    assert not np.allclose(before, doubled)
+    clf.coefs_ = [c.copy() for c in clf.coefs_]   # new arrays: rebound
+    clf.coefs_[-1] /= 2
+    np.testing.assert_allclose(clf.predict_proba(X), before, rtol=1e-12)
+
+
+def test_pickle_clone_and_copy():
+    X, y = make_data("multiclass")
+    clf = MLPClassifier(**dict(BASE, solver="adam")).fit(X, y)
+    back = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(back.predict_proba(X), clf.predict_proba(X))
+    # Training resumes where it stopped: the optimizer state came along.
+    clf.partial_fit(X, y)
+    back.partial_fit(X, y)
+    np.testing.assert_array_equal(back.coefs_[0], clf.coefs_[0])
+    fresh = clone(clf)
+    assert not hasattr(fresh, "coefs_")
+    assert fresh.get_params() == clf.get_params()
+
+
+def test_pipeline_grid_search_and_cross_validation():
+    X, y = make_data("multiclass", n=150)
+    pipe = make_pipeline(StandardScaler(), MLPClassifier(**dict(BASE, max_iter=40, learning_rate_init=0.02)))
+    scores = cross_val_score(pipe, X, y, cv=3)
+    assert scores.shape == (3,) and np.all(scores > 0.6)
+    grid = GridSearchCV(MLPClassifier(**dict(BASE, max_iter=40, learning_rate_init=0.02)),
+                        {"alpha": [1e-4, 1e-2], "activation": ["tanh", "relu"]}, cv=3)
+    grid.fit(X, y)
+    assert grid.best_score_ > 0.6
+    reference = GridSearchCV(skn.MLPClassifier(**dict(BASE, max_iter=40, learning_rate_init=0.02)),
+                             {"alpha": [1e-4, 1e-2], "activation": ["tanh", "relu"]},
+                             cv=3).fit(X, y)
+    np.testing.assert_allclose(grid.cv_results_["mean_test_score"],
+                               reference.cv_results_["mean_test_score"])
+
+
+def test_threads_train_independent_models():
+    X, y = make_data("multiclass", n=400, n_features=30)
+    params = [dict(BASE, alpha=a, max_iter=10) for a in (1e-4, 1e-3, 1e-2, 1e-1)]
+    serial = [MLPClassifier(**p).fit(X, y).coefs_[0].copy() for p in params]
+    models = [MLPClassifier(**p) for p in params]
+    threads = [threading.Thread(target=m.fit, args=(X, y)) for m in models]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for model, expected in zip(models, serial):
+        np.testing.assert_array_equal(model.coefs_[0], expected)
+
+
+def test_malformed_sparse_input_is_refused():
+    X, y = make_data("multiclass")
+    clf = MLPClassifier(**BASE).fit(X, y)
+    bad = sp.csr_matrix(X)
+    bad.indices[3] = 10**6           # past the last column
+    with pytest.raises(ValueError, match="X"):
+        clf.predict(bad)
+
+
+def test_every_simd_variant_trains_the_same_model(monkeypatch):
+    X, y = make_data("multiclass")
+    import nncore.sklearn as nsk
+    results = []
+    for name in _dispatch.supported_variants():
+        monkeypatch.setattr(nsk, "_core", _dispatch.load(name))
+        clf = MLPClassifier(**dict(BASE, solver="adam")).fit(X, y)
+        results.append(clf.coefs_[0].copy())
+    theirs = skn.MLPClassifier(**dict(BASE, solver="adam")).fit(X, y)
+    for coefs in results:
+        np.testing.assert_allclose(coefs, theirs.coefs_[0], rtol=1e-9, atol=1e-12)
+
+
+# loss="poisson" is left out: the generic regression check scores it with R^2
+# on data it does not suit, and scikit-learn's own MLPRegressor(loss="poisson")
+# fails that check the same way; test_poisson_loss holds it to scikit-learn.
+@parametrize_with_checks([
+    MLPClassifier(max_iter=60), MLPRegressor(max_iter=60),
+    MLPClassifier(solver="lbfgs", max_iter=60), MLPRegressor(solver="sgd", max_iter=60),
+    MLPClassifier(solver="sgd", activation="tanh", max_iter=60),
+])
+def test_scikit_learn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.parametrize("name", ["_fit_stochastic", "_fit_lbfgs", "_forward_pass_fast"])
+def test_overridden_methods_match_scikit_learns(name):
+    # nncore.sklearn replaces these private methods of scikit-learn's classes;
+    # a scikit-learn release that changes them must fail here, not mid-fit.
+    import inspect
+    for ours, theirs in ((MLPClassifier, skn.MLPClassifier), (MLPRegressor, skn.MLPRegressor)):
+        assert (list(inspect.signature(getattr(ours, name)).parameters)
+                == list(inspect.signature(getattr(theirs, name)).parameters))
+    for helper in ("_update_no_improvement_count", "_initialize", "_validate_input"):
+        assert hasattr(skn.MLPClassifier, helper)
