@@ -56,7 +56,9 @@ if sys.platform == "win32":
     common_flags = ["/O2", "/std:c11"]
     variants = {"baseline": []}
 else:
-    common_flags = ["-O3", "-fopenmp-simd", "-fno-trapping-math",
+    # -fno-math-errno: sqrt becomes one instruction and its loops vectorise
+    # (nothing reads errno; results are unchanged, unlike -ffast-math).
+    common_flags = ["-O3", "-fopenmp-simd", "-fno-trapping-math", "-fno-math-errno",
                     "-fno-semantic-interposition"]
     variants = {"baseline": []}
     if TARGET.endswith(("x86_64", "amd64")):

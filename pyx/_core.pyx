@@ -12,7 +12,7 @@ it is exactly what the kernels read, and hands anything else back.
 The same source is compiled once per instruction set (see setup.py).
 """
 from cython cimport floating
-from libc.math cimport isfinite, isnan, NAN, log, sqrt, pow
+from libc.math cimport isfinite, isnan, NAN, log, sqrt, sqrtf, pow
 from libc.float cimport FLT_EPSILON, DBL_EPSILON
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
@@ -35,6 +35,8 @@ cdef extern from "_simd.h" nogil:
                            float* w, float* back)
     void nn_backprop_row_d(Py_ssize_t n, double d, double step, const double* a,
                            double* w, double* back)
+    unsigned int nn_flush_subnormals()
+    void nn_restore_fp(unsigned int old)
     int nn_all_finite_f(Py_ssize_t n, const float* x)
     int nn_all_finite_d(Py_ssize_t n, const double* x)
     void nn_rows_forward_f(Py_ssize_t m, Py_ssize_t n, Py_ssize_t ld,
@@ -990,6 +992,14 @@ cdef double sk_loss(int kind, Py_ssize_t batch, Py_ssize_t n_out,
     return total
 
 
+cdef inline floating root(floating x) noexcept nogil:
+    # In the dtype, as NumPy's float32 sqrt.
+    if floating is float:
+        return sqrtf(x)
+    else:
+        return sqrt(x)
+
+
 cdef double sk_update(const NetSpec* net, floating* params, floating* grad,
                       floating* s1, floating* s2, int solver, double alpha,
                       double sw_sum, double lr, double momentum, double beta1,
@@ -1038,8 +1048,103 @@ cdef double sk_update(const NetSpec* net, floating* params, floating* grad,
                 for i in range(n + 1):
                     m[i] = b1 * m[i] + c1 * g[i]
                     v[i] = b2 * v[i] + c2 * (g[i] * g[i])
-                    w[i] += (-r * m[i]) / (sqrt(v[i]) + e)
+                    w[i] += (-r * m[i]) / (root(v[i]) + e)
     return sq
+
+
+cdef inline void sk_row_step(Py_ssize_t n, floating d, const floating* a_in,
+                             floating* w, floating* s1, floating* s2, int solver,
+                             floating a, floating dd, floating r, floating mu,
+                             floating b1, floating b2, floating c1, floating c2,
+                             floating e) noexcept nogil:
+    # One unit's row (n weights, then the bias) of sk_update for a single
+    # sample, whose weight gradient is d * a_in: the gradient is formed as
+    # the step is taken, never stored.
+    cdef Py_ssize_t i
+    cdef floating g, vn
+    if solver == SK_SGD:
+        for i in range(n):
+            g = (d * a_in[i] + a * w[i]) / dd
+            vn = mu * s1[i] - r * g
+            s1[i] = vn
+            w[i] += vn
+        g = d / dd
+        vn = mu * s1[n] - r * g
+        s1[n] = vn
+        w[n] += vn
+    elif solver == SK_NESTEROV:
+        for i in range(n):
+            g = (d * a_in[i] + a * w[i]) / dd
+            vn = mu * s1[i] - r * g
+            s1[i] = vn
+            w[i] += mu * vn - r * g
+        g = d / dd
+        vn = mu * s1[n] - r * g
+        s1[n] = vn
+        w[n] += mu * vn - r * g
+    else:
+        for i in range(n):
+            g = (d * a_in[i] + a * w[i]) / dd
+            s1[i] = b1 * s1[i] + c1 * g
+            s2[i] = b2 * s2[i] + c2 * (g * g)
+            w[i] += (-r * s1[i]) / (root(s2[i]) + e)
+        g = d / dd
+        s1[n] = b1 * s1[n] + c1 * g
+        s2[n] = b2 * s2[n] + c2 * (g * g)
+        w[n] += (-r * s1[n]) / (root(s2[n]) + e)
+
+
+cdef double sk_sample_step(const NetSpec* net, floating* params, int loss_kind,
+                           const floating* x, const floating* y, const floating* sw,
+                           floating* s1, floating* s2, int solver, double alpha,
+                           double lr, double momentum, double beta1, double beta2,
+                           double eps, floating* work) noexcept nogil:
+    """One step of the solver on one sample, fused: each layer's rows are
+    read once, for the error of the layer below (from the old weights) and
+    the update. The same arithmetic as sk_batch + sk_update with batch 1;
+    returns the batch loss (scikit-learn's, penalty included)."""
+    cdef Py_ssize_t L = net.n_layers, l, i, j, n_in, n_out, row
+    cdef floating* delta = delta_buffer(net, work, 1, 0)
+    cdef floating* back = delta_buffer(net, work, 1, 1)
+    cdef floating* swap
+    cdef const floating* a_in
+    cdef const floating* a_out = layer_acts(net, work, 1, L - 1)
+    cdef floating* w
+    cdef floating wk = sw[0] if sw != NULL else <floating>1
+    cdef double loss, sq = 0, sw_sum = wk
+    cdef floating a = <floating>alpha, dd = wk, r = <floating>lr
+    cdef floating mu = <floating>momentum, e = <floating>eps
+    cdef floating b1 = <floating>beta1, b2 = <floating>beta2
+    cdef floating c1 = <floating>(1 - beta1), c2 = <floating>(1 - beta2)
+    sample_forward(net, params, x, y, work, False)
+    n_out = net.sizes[L]
+    loss = sk_loss(loss_kind, 1, n_out, a_out, y, sw)
+    for j in range(n_out):
+        delta[j] = a_out[j] - y[j]
+        if sw != NULL:
+            delta[j] = delta[j] * wk
+    for l in range(L - 1, -1, -1):
+        n_in = net.sizes[l]
+        n_out = net.sizes[l + 1]
+        a_in = x if l == 0 else layer_acts(net, work, 1, l - 1)
+        if l > 0:
+            memset(back, 0, n_in * sizeof(floating))
+        for j in range(n_out):
+            row = net.offsets[l] + j * net.lds[l]
+            w = params + row
+            sq += dot(n_in, w, w)
+            if l > 0:
+                axpy(n_in, delta[j], w, back)
+            sk_row_step(n_in, delta[j], a_in, w, s1 + row,
+                        s2 + row if s2 != NULL else <floating*>NULL, solver,
+                        a, dd, r, mu, b1, b2, c1, c2, e)
+        if l > 0:
+            for i in range(n_in):
+                back[i] *= derivative(net.hidden, a_in[i])
+            swap = delta
+            delta = back
+            back = swap
+    return loss / sw_sum + 0.5 * alpha * sq / sw_sum
 
 
 cdef void sk_gather(Py_ssize_t n_features, Py_ssize_t n_out, const floating* X,
@@ -1070,18 +1175,34 @@ cdef double sk_batch(const NetSpec* net, floating* params, Py_ssize_t n_params,
                      const floating* swb, Py_ssize_t batch, double* sw_sum,
                      floating* grad, floating* work) noexcept nogil:
     # grad := gradient of the batch's weighted error sum (params unchanged);
-    # returns the weighted loss sum, and the weight sum in sw_sum.
-    cdef Py_ssize_t k
-    cdef double s = batch
+    # returns the weighted loss sum, and the weight sum in sw_sum. Single
+    # samples and small batches of small networks go sample by sample through
+    # the hand-written loops (BLAS's cost per call would dominate), the rest
+    # through BLAS (TRAIN_ROWS_MAX_WORK, as in _train_epoch).
+    cdef Py_ssize_t k, l, row_work = 0
+    cdef Py_ssize_t n_in = net.sizes[0], n_out = net.sizes[net.n_layers]
+    cdef double s = batch, loss = 0
     memset(grad, 0, n_params * sizeof(floating))
-    batch_pass(net, params, xb, net.sizes[0], yb, swb, <Py_ssize_t*>NULL, batch,
-               MODE_BACKWARD, <floating>1, grad, <floating*>NULL, work)
+    for l in range(net.n_layers):
+        row_work += net.sizes[l] * net.sizes[l + 1]
     if swb != NULL:
         s = 0
         for k in range(batch):
             s += swb[k]
     sw_sum[0] = s
-    return sk_loss(loss_kind, batch, net.sizes[net.n_layers],
+    if batch == 1 or batch * row_work <= TRAIN_ROWS_MAX_WORK:
+        for k in range(batch):
+            sample_forward(net, params, xb + k * n_in, yb + k * n_out, work, False)
+            loss += sk_loss(loss_kind, 1, n_out,
+                            layer_acts(net, work, 1, net.n_layers - 1),
+                            yb + k * n_out, swb + k if swb != NULL else NULL)
+            sample_backward_accumulate(net, params, xb + k * n_in, yb + k * n_out,
+                                       swb[k] if swb != NULL else <floating>1,
+                                       grad, work)
+        return loss
+    batch_pass(net, params, xb, n_in, yb, swb, <Py_ssize_t*>NULL, batch,
+               MODE_BACKWARD, <floating>1, grad, <floating*>NULL, work)
+    return sk_loss(loss_kind, batch, n_out,
                    layer_acts(net, work, batch, net.n_layers - 1), yb, swb)
 
 
@@ -1159,6 +1280,7 @@ def _sk_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
     cdef Py_ssize_t n_rows = (x_indptr.shape[0] - 1 if x_indptr.shape[0] > 0
                               else X.shape[0])
     cdef Py_ssize_t k, pos = 0, todo, step, steps_per_chunk, t = adam_t[0]
+    cdef unsigned int fp_state
     cdef Py_ssize_t n_features = net.sizes[0], n_out = net.sizes[net.n_layers]
     cdef double total = 0, loss, sq, sw_sum, rate
     cdef const floating* xp = NULL
@@ -1197,6 +1319,8 @@ def _sk_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
     steps_per_chunk = max(1, WORK_PER_CHUNK // (3 * n_params * batch))
     while pos < n:
         with nogil:
+            # Subnormals flushed while the solver runs (see _simd.h).
+            fp_state = nn_flush_subnormals()
             for step in range(steps_per_chunk):
                 if pos >= n:
                     break
@@ -1204,20 +1328,28 @@ def _sk_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
                 sk_gather(n_features, n_out, xp, dp, ip, pp, &Y[0, 0], swp,
                           &order[pos], todo, <floating*>b.xb, <floating*>b.yb,
                           <floating*>b.swb)
-                loss = sk_batch(&net, &params[0], n_params, loss_kind,
-                                <floating*>b.xb, <floating*>b.yb,
-                                <floating*>b.swb if swp != NULL else <floating*>NULL,
-                                todo, &sw_sum, <floating*>b.grad,
-                                <floating*>b.work)
                 rate = lr
                 if solver == SK_ADAM:
                     t += 1
                     rate = lr * sqrt(1 - pow(beta2, <double>t)) / (1 - pow(beta1, <double>t))
-                sq = sk_update(&net, &params[0], <floating*>b.grad, s1p, s2p,
-                               solver, alpha, sw_sum, rate, momentum, beta1,
-                               beta2, eps)
-                total += (loss / sw_sum + 0.5 * alpha * sq / sw_sum) * todo
+                if todo == 1:
+                    total += sk_sample_step(
+                        &net, &params[0], loss_kind, <floating*>b.xb,
+                        <floating*>b.yb, <floating*>b.swb if swp != NULL else <floating*>NULL,
+                        s1p, s2p, solver, alpha, rate, momentum, beta1, beta2, eps,
+                        <floating*>b.work)
+                else:
+                    loss = sk_batch(&net, &params[0], n_params, loss_kind,
+                                    <floating*>b.xb, <floating*>b.yb,
+                                    <floating*>b.swb if swp != NULL else <floating*>NULL,
+                                    todo, &sw_sum, <floating*>b.grad,
+                                    <floating*>b.work)
+                    sq = sk_update(&net, &params[0], <floating*>b.grad, s1p, s2p,
+                                   solver, alpha, sw_sum, rate, momentum, beta1,
+                                   beta2, eps)
+                    total += (loss / sw_sum + 0.5 * alpha * sq / sw_sum) * todo
                 pos += todo
+            nn_restore_fp(fp_state)
         adam_t[0] = t
         PyErr_CheckSignals()
     return total

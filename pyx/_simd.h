@@ -13,6 +13,37 @@
 #include <stddef.h>
 #include <math.h>
 #include <stdint.h>
+#if defined(__SSE2__) || defined(_M_X64) || defined(_M_AMD64)
+#include <xmmintrin.h>
+#define NN_HAVE_MXCSR 1
+#endif
+
+/* Subnormal numbers flushed to zero (inputs and results), for the current
+ * thread, until nn_restore_fp. x86 handles subnormal operands in microcode,
+ * some hundred cycles per vector instruction: Adam's and momentum's state for
+ * a weight whose gradient stays 0 decays geometrically into that range, and
+ * measured here (ReLU units, Adam, batch 1) 6% subnormal moments made a step
+ * four times slower. What is lost is below 1e-38 (float32) or 1e-308
+ * (float64), far under any weight's last bit. Elsewhere (arm64) a no-op. */
+static inline unsigned int nn_flush_subnormals(void)
+{
+#ifdef NN_HAVE_MXCSR
+    unsigned int old = _mm_getcsr();
+    _mm_setcsr(old | 0x8040u);     /* FTZ | DAZ */
+    return old;
+#else
+    return 0;
+#endif
+}
+
+static inline void nn_restore_fp(unsigned int old)
+{
+#ifdef NN_HAVE_MXCSR
+    _mm_setcsr(old);
+#else
+    (void)old;
+#endif
+}
 
 /* exp(x) for x <= 0, the only arguments the stable sigmoid needs, to within
  * about 2 ulp, with no branch, no library call and no float-integer

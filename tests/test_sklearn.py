@@ -296,3 +296,13 @@ def test_overridden_methods_match_scikit_learns(name):
                 == list(inspect.signature(getattr(theirs, name)).parameters))
     for helper in ("_update_no_improvement_count", "_initialize", "_validate_input"):
         assert hasattr(skn.MLPClassifier, helper)
+
+
+def test_the_callers_floating_point_state_is_restored():
+    # The core flushes subnormals while its solver runs (pyx/_simd.h); the
+    # calling thread must get gradual underflow back.
+    X, y = make_data("multiclass")
+    MLPClassifier(**dict(BASE, solver="adam", batch_size=1)).fit(X, y)
+    tiny = np.array([1e-40], dtype=np.float32)
+    assert tiny[0] != 0 and (tiny * np.float32(1.0))[0] != 0
+    assert (np.array([5e-324]) * 1.0)[0] != 0
