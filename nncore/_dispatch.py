@@ -120,6 +120,20 @@ class Core(Protocol):
                      X: _Floats, T: _Floats, order: _Layout, batch: int, lr: float,
                      work: _Floats, backup: _Floats,
                      path: int = ...) -> tuple[float, int, int]: ...
+    def _sk_codes(self) -> dict[str, int]: ...
+    def _sk_epoch(self, params: _Floats, layout: _Layout, hidden: int, output: int,
+                  loss_kind: int, X: _Floats, x_data: _Floats, x_indices: _Layout,
+                  x_indptr: _Layout, Y: _Floats, sw: _Floats, order: _Layout,
+                  batch: int, solver: int, alpha: float, lr: float, momentum: float,
+                  beta1: float, beta2: float, eps: float, adam_t: _Layout,
+                  s1: _Floats, s2: _Floats) -> float: ...
+    def _sk_loss_grad(self, params: _Floats, layout: _Layout, hidden: int, output: int,
+                      loss_kind: int, X: _Floats, x_data: _Floats, x_indices: _Layout,
+                      x_indptr: _Layout, Y: _Floats, sw: _Floats, alpha: float,
+                      grad: _Floats, batch: int) -> float: ...
+    def _sk_forward(self, params: _Floats, layout: _Layout, hidden: int, output: int,
+                    X: _Floats, x_data: _Floats, x_indices: _Layout, x_indptr: _Layout,
+                    out: _Floats) -> None: ...
 
 
 if TYPE_CHECKING:

@@ -19,6 +19,8 @@ PathLike: TypeAlias = str | os.PathLike[str]
 # ValueError at run time.
 Activation: TypeAlias = Literal["sigmoid", "tanh", "relu", "identity", "logistic"]
 Output: TypeAlias = Literal["softmax", "sigmoid", "identity"]
+#: Optimizers of ``Network.fit``.
+Optimizer: TypeAlias = Literal["sgd", "adam"]
 
 
 class EpochInfo(TypedDict):

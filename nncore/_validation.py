@@ -82,6 +82,35 @@ def check_learning_rate(value: object, dtype: npt.DTypeLike) -> float:
     return value
 
 
+def check_real(value: object, name: str, low: float, high: float = np.inf,
+               low_open: bool = False, high_open: bool = True) -> float:
+    """A finite real in [low, high) (open or closed ends as asked), as float."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    value = float(value)
+    below = value <= low if low_open else value < low
+    above = value >= high if high_open else value > high
+    if not np.isfinite(value) or below or above:
+        interval = (("(" if low_open else "[") + f"{low}, {high}"
+                    + (")" if high_open else "]"))
+        raise ValueError(f"{name} must be a finite number in {interval}, got {value}")
+    return value
+
+
+def as_sample_weight(sample_weight: npt.ArrayLike, n_samples: int,
+                     dtype: npt.DTypeLike) -> npt.NDArray[Any]:
+    """Sample weights as a contiguous (n_samples,) array of dtype, all > 0."""
+    sw = _numeric_array(sample_weight, "sample_weight")
+    if sw.shape != (n_samples,):
+        raise ValueError(f"sample_weight must have shape ({n_samples},), one weight "
+                         f"per sample, got {sw.shape}")
+    sw = np.ascontiguousarray(sw, dtype=dtype)
+    if not np.isfinite(sw).all() or not (sw > 0).all():
+        raise ValueError("sample_weight must be finite and > 0 (to leave a sample "
+                         "out, leave it out of X and y)")
+    return sw
+
+
 _Name = TypeVar("_Name", bound=str)
 
 

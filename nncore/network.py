@@ -5,16 +5,27 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Collection
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
 from . import _dispatch, _io, _params, _progress, _validation
-from ._typing import Activation, EpochInfo, FloatArray, Output, PathLike, Seed
+from ._typing import Activation, EpochInfo, FloatArray, Optimizer, Output, PathLike, Seed
 from .exceptions import DivergenceError
 
 _core = _dispatch.load()
+
+class _Solver(NamedTuple):
+    # fit's keyword-only optimizer options, validated.
+    optimizer: str
+    momentum: float
+    nesterov: bool
+    alpha: float
+    beta_1: float
+    beta_2: float
+    epsilon: float
+
 
 # Rows per BLAS pass in forward, loss and gradients: large enough for gemm to
 # run at full speed, small enough that the work space stays in cache.
@@ -526,13 +537,27 @@ class Network:
     def fit(self, X: npt.ArrayLike, y: npt.ArrayLike, epochs: int = 1, batch_size: int = 1,
             learning_rate: float = 0.1, shuffle: bool = True, seed: Seed = None,
             verbose: bool = False,
-            callback: Callable[[EpochInfo], bool | None] | None = None) -> list[float]:
+            callback: Callable[[EpochInfo], bool | None] | None = None, *,
+            optimizer: Optimizer = "sgd", momentum: float = 0.0,
+            nesterov: bool = False, alpha: float = 0.0,
+            sample_weight: npt.ArrayLike | None = None, beta_1: float = 0.9,
+            beta_2: float = 0.999, epsilon: float = 1e-8) -> list[float]:
         """Train by stochastic gradient descent, updating the weights in place.
 
         Each epoch walks through all samples in batches of ``batch_size``
         (the last batch may be smaller) and after each batch moves every
         weight by ``-learning_rate`` times the gradient of the batch's mean
         error. ``batch_size=1`` is classic online training.
+
+        The keyword-only options add momentum, Nesterov's momentum, Adam, an
+        L2 penalty and sample weights, with exactly scikit-learn's
+        definitions (``sklearn.neural_network``; ``nncore.sklearn`` runs on
+        the same kernels): the gradient of a batch is
+        ``(sum_k w_k grad_k + alpha W) / sum_k w_k`` (no penalty on biases);
+        ``sgd`` keeps a velocity ``v = momentum v - learning_rate g`` and
+        adds ``v`` (Nesterov: ``momentum v - learning_rate g``); ``adam``
+        keeps the moments of Kingma and Ba with bias correction. The
+        optimizer state starts at zero in each call.
 
         Parameters
         ----------
@@ -554,6 +579,24 @@ class Network:
         verbose : bool, default False
             Show progress per epoch (a tqdm bar when tqdm is installed, one
             line per epoch on stderr otherwise).
+        optimizer : {"sgd", "adam"}, default "sgd"
+            ``adam`` is usually run with a much smaller ``learning_rate``
+            (scikit-learn's default is 0.001).
+        momentum : float in [0, 1], default 0
+            Velocity decay of ``sgd``.
+        nesterov : bool, default False
+            Nesterov's momentum for ``sgd``.
+        alpha : float >= 0, default 0
+            Strength of the L2 penalty ``alpha / 2 ||W||^2`` on the weights,
+            per unit of sample weight in the batch; the reported losses
+            include it.
+        sample_weight : array-like of shape (n_samples,) or None
+            Positive weights: each sample's error and gradient count this
+            much; the reported losses are weighted means.
+        beta_1, beta_2 : float in [0, 1), default 0.9 and 0.999
+            Decay rates of Adam's first and second moments.
+        epsilon : float > 0, default 1e-8
+            Adam's guard against division by zero.
         callback : callable or None, default None
             Called after each epoch with a dict (an ``nncore.EpochInfo``):
             ``epoch`` (1-based), ``epochs``, ``loss`` (the epoch's mean
@@ -573,7 +616,8 @@ class Network:
         DivergenceError
             If the error or a weight becomes non-finite (learning rate too
             high, inputs not scaled). The network keeps finite weights from a
-            completed step shortly before (``sample`` says which).
+            completed step shortly before (``sample`` says which; with the
+            keyword-only options, the weights from the start of that epoch).
         KeyboardInterrupt
             On Ctrl-C, within milliseconds; the network keeps the weights of
             the last completed step and can go on training.
@@ -604,10 +648,26 @@ class Network:
         if callback is not None and not callable(callback):
             raise TypeError(f"callback must be callable or None, got "
                             f"{type(callback).__name__}")
+        optimizer = _validation.check_choice(optimizer, "optimizer", ("sgd", "adam"))
+        momentum = _validation.check_real(momentum, "momentum", 0.0, 1.0, high_open=False)
+        if not isinstance(nesterov, (bool, np.bool_)):
+            raise TypeError(f"nesterov must be a bool, got {type(nesterov).__name__}")
+        alpha = _validation.check_real(alpha, "alpha", 0.0)
+        beta_1 = _validation.check_real(beta_1, "beta_1", 0.0, 1.0)
+        beta_2 = _validation.check_real(beta_2, "beta_2", 0.0, 1.0)
+        epsilon = _validation.check_real(epsilon, "epsilon", 0.0, low_open=True)
         X, T = self._inputs(X, y)
         n = X.shape[0]
         batch = _validation.check_batch(batch_size, n)
+        sw = None
+        if sample_weight is not None:
+            sw = _validation.as_sample_weight(sample_weight, n, self._dtype)
         rng = self._rng if seed is None else np.random.default_rng(seed)
+        if optimizer == "adam" or momentum != 0 or alpha != 0 or sw is not None:
+            solver = _Solver(optimizer, momentum, bool(nesterov), alpha, beta_1,
+                             beta_2, epsilon)
+            return self._fit_solver(X, T, sw, epochs, batch, learning_rate, shuffle,
+                                    rng, verbose, callback, solver)
         sequential = np.arange(n, dtype=np.intp)
         losses: list[float] = []
         with self._lock:
@@ -642,6 +702,75 @@ class Network:
                     info: EpochInfo = {"epoch": epoch + 1, "epochs": epochs, "loss": total / n,
                             "seconds": seconds,
                             "samples_per_second": n / seconds if seconds > 0 else float("inf")}
+                    if progress is not None:
+                        progress.update(info)
+                    if callback is not None and callback(info) is False:
+                        break
+            finally:
+                if progress is not None:
+                    progress.close()
+        return losses
+
+    def _fit_solver(self, X: FloatArray, T: FloatArray, sw: FloatArray | None,
+                    epochs: int, batch: int, learning_rate: float, shuffle: bool,
+                    rng: np.random.Generator, verbose: bool,
+                    callback: Callable[[EpochInfo], bool | None] | None,
+                    solver: _Solver) -> list[float]:
+        # fit with momentum, Adam, alpha or sample weights: one call per epoch
+        # into the solver kernels of nncore.sklearn (_core._sk_epoch), with
+        # the error as Network defines it. The kernel does not stop on a
+        # non-finite value, so every epoch starts from a copy it can go back to.
+        n = X.shape[0]
+        codes = _core._sk_codes()
+        adam = solver.optimizer == "adam"
+        code = codes["adam"] if adam else codes["nesterov" if solver.nesterov else "sgd"]
+        n_params = self._params.shape[0]
+        _validation.check_bytes(3 * n_params * self._dtype.itemsize,
+                                "the optimizer state and a backup of the weights")
+        s1 = _params.zeros(n_params, self._dtype)
+        s2 = _params.zeros(n_params if adam else 0, self._dtype)
+        t = np.zeros(1, dtype=np.intp)
+        weights = np.zeros(0, dtype=self._dtype) if sw is None else sw
+        no_index = np.zeros(0, dtype=np.intp)
+        no_data = np.zeros(0, dtype=self._dtype)
+        sequential = np.arange(n, dtype=np.intp)
+        losses: list[float] = []
+        with self._lock:
+            self._check_params()
+            backup = np.empty_like(self._params)
+            progress = _progress.Progress(epochs) if verbose else None
+            try:
+                for epoch in range(epochs):
+                    started = time.perf_counter()
+                    order = (rng.permutation(n).astype(np.intp, copy=False)
+                             if shuffle else sequential)
+                    backup[...] = self._params
+                    saved = (s1.copy(), s2.copy(), int(t[0]))
+                    # Ctrl-C mid-epoch: KeyboardInterrupt, with the weights of
+                    # the last completed step.
+                    total = _core._sk_epoch(
+                        self._params, *self._spec(), codes["network"], X,
+                        no_data, no_index, no_index, T, weights, order, batch,
+                        code, solver.alpha, learning_rate, solver.momentum,
+                        solver.beta_1, solver.beta_2, solver.epsilon, t, s1, s2)
+                    if not (np.isfinite(total) and _core._all_finite(self._params)):
+                        self._params[...] = backup
+                        s1[...], s2[...], t[0] = saved
+                        raise DivergenceError(
+                            f"training diverged in epoch {epoch}: the loss or the "
+                            "weights became non-finite; the network holds the "
+                            "weights it had at the start of that epoch. Lower the "
+                            "learning rate or scale the inputs.",
+                            epoch=epoch, sample=0)
+                    seconds = time.perf_counter() - started
+                    losses.append(total / n)
+                    self._history.append(total / n)
+                    if progress is None and callback is None:
+                        continue
+                    info: EpochInfo = {"epoch": epoch + 1, "epochs": epochs,
+                                       "loss": total / n, "seconds": seconds,
+                                       "samples_per_second":
+                                           n / seconds if seconds > 0 else float("inf")}
                     if progress is not None:
                         progress.update(info)
                     if callback is not None and callback(info) is False:

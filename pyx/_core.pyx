@@ -324,7 +324,7 @@ cdef double batch_pass(const NetSpec* net, floating* params,
 
     Sample k of the batch is row rows[k] of X (and of T and sw), or row k
     when rows is NULL. With sw != NULL each sample's error terms are weighted
-    by sw (the returned error is not). The gradient is that of the summed error; target may be params
+    by sw, and so is the returned error. The gradient is that of the summed error; target may be params
     itself (in-place update: alpha = -lr / batch), or a gradient buffer of the
     same layout. Each layer's error for the layer below is computed from its
     weights before they change. With out != NULL the output activations are
@@ -399,7 +399,11 @@ cdef double batch_pass(const NetSpec* net, floating* params,
                 trow = NULL
                 if mode != MODE_FORWARD:
                     trow = T + (rows[k] if rows != NULL else k) * n_out
-                err += output_row(net.output, n_out, z + k * n_out, trow)
+                if sw != NULL and trow != NULL:
+                    err += sw[rows[k] if rows != NULL else k] * output_row(
+                        net.output, n_out, z + k * n_out, trow)
+                else:
+                    err += output_row(net.output, n_out, z + k * n_out, trow)
         a_in = z
         lda = n_out
     if mode != MODE_BACKWARD:
@@ -937,6 +941,7 @@ cdef enum SkLoss:
     SK_POISSON = 1      # sum over outputs of the weighted mean of y log(y / p) - y + p
     SK_LOG = 2          # softmax: -sum_j y_j log clip(p_j)
     SK_BINARY_LOG = 3   # logistic: -sum_j y log clip(p) + (1 - y) log(1 - clip(p))
+    SK_NETWORK = 4      # nncore.Network's own error, from the logits (output_row)
 
 cdef enum SkSolver:
     SK_GRADIENT = 0     # grad := the batch gradient, params unchanged (lbfgs)
@@ -950,7 +955,7 @@ def _sk_codes():
     return {
         "out_exp": OUT_EXP,
         "squared_error": SK_SQUARED, "poisson": SK_POISSON,
-        "log_loss": SK_LOG, "binary_log_loss": SK_BINARY_LOG,
+        "log_loss": SK_LOG, "binary_log_loss": SK_BINARY_LOG, "network": SK_NETWORK,
         "gradient": SK_GRADIENT, "sgd": SK_SGD, "nesterov": SK_NESTEROV,
         "adam": SK_ADAM,
     }
@@ -1116,9 +1121,12 @@ cdef double sk_sample_step(const NetSpec* net, floating* params, int loss_kind,
     cdef floating mu = <floating>momentum, e = <floating>eps
     cdef floating b1 = <floating>beta1, b2 = <floating>beta2
     cdef floating c1 = <floating>(1 - beta1), c2 = <floating>(1 - beta2)
-    sample_forward(net, params, x, y, work, False)
+    loss = sample_forward(net, params, x, y, work, False)
     n_out = net.sizes[L]
-    loss = sk_loss(loss_kind, 1, n_out, a_out, y, sw)
+    if loss_kind == SK_NETWORK:
+        loss *= wk
+    else:
+        loss = sk_loss(loss_kind, 1, n_out, a_out, y, sw)
     for j in range(n_out):
         delta[j] = a_out[j] - y[j]
         if sw != NULL:
@@ -1181,7 +1189,7 @@ cdef double sk_batch(const NetSpec* net, floating* params, Py_ssize_t n_params,
     # through BLAS (TRAIN_ROWS_MAX_WORK, as in _train_epoch).
     cdef Py_ssize_t k, l, row_work = 0
     cdef Py_ssize_t n_in = net.sizes[0], n_out = net.sizes[net.n_layers]
-    cdef double s = batch, loss = 0
+    cdef double s = batch, loss = 0, e
     memset(grad, 0, n_params * sizeof(floating))
     for l in range(net.n_layers):
         row_work += net.sizes[l] * net.sizes[l + 1]
@@ -1192,21 +1200,26 @@ cdef double sk_batch(const NetSpec* net, floating* params, Py_ssize_t n_params,
     sw_sum[0] = s
     if batch == 1 or batch * row_work <= TRAIN_ROWS_MAX_WORK:
         for k in range(batch):
-            sample_forward(net, params, xb + k * n_in, yb + k * n_out, work, False)
-            loss += sk_loss(loss_kind, 1, n_out,
-                            layer_acts(net, work, 1, net.n_layers - 1),
-                            yb + k * n_out, swb + k if swb != NULL else NULL)
+            e = sample_forward(net, params, xb + k * n_in, yb + k * n_out, work, False)
+            if loss_kind == SK_NETWORK:
+                loss += e * swb[k] if swb != NULL else e
+            else:
+                loss += sk_loss(loss_kind, 1, n_out,
+                                layer_acts(net, work, 1, net.n_layers - 1),
+                                yb + k * n_out, swb + k if swb != NULL else NULL)
             sample_backward_accumulate(net, params, xb + k * n_in, yb + k * n_out,
                                        swb[k] if swb != NULL else <floating>1,
                                        grad, work)
         return loss
-    batch_pass(net, params, xb, n_in, yb, swb, <Py_ssize_t*>NULL, batch,
-               MODE_BACKWARD, <floating>1, grad, <floating*>NULL, work)
+    e = batch_pass(net, params, xb, n_in, yb, swb, <Py_ssize_t*>NULL, batch,
+                   MODE_BACKWARD, <floating>1, grad, <floating*>NULL, work)
+    if loss_kind == SK_NETWORK:
+        return e
     return sk_loss(loss_kind, batch, n_out,
                    layer_acts(net, work, batch, net.n_layers - 1), yb, swb)
 
 
-cdef class SkBuffers:
+cdef class _SkBuffers:
     # One malloc for a call's gradient, gathered batch and work space.
     cdef void* block
     cdef void* grad
@@ -1219,9 +1232,9 @@ cdef class SkBuffers:
         free(self.block)
 
 
-cdef SkBuffers sk_buffers(const NetSpec* net, Py_ssize_t n_params,
+cdef _SkBuffers sk_buffers(const NetSpec* net, Py_ssize_t n_params,
                           Py_ssize_t batch, size_t itemsize):
-    cdef SkBuffers b = SkBuffers.__new__(SkBuffers)
+    cdef _SkBuffers b = _SkBuffers.__new__(_SkBuffers)
     cdef Py_ssize_t n_grad = n_params, n_x = batch * net.sizes[0]
     cdef Py_ssize_t n_y = batch * net.sizes[net.n_layers]
     cdef Py_ssize_t n = n_grad + n_x + n_y + batch + workspace_size(net, batch)
@@ -1290,7 +1303,7 @@ def _sk_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
     cdef const floating* swp = NULL
     cdef floating* s1p = NULL
     cdef floating* s2p = NULL
-    cdef SkBuffers b
+    cdef _SkBuffers b
     sk_check(&net, n_rows, X, x_data, x_indices, x_indptr, Y, sw.shape[0])
     if batch < 1:
         raise ValueError("batch must be positive")
@@ -1378,7 +1391,7 @@ def _sk_loss_grad(const floating[::1] params, const Py_ssize_t[:, ::1] layout,
     cdef const floating* swp = NULL
     cdef Py_ssize_t* rows = NULL
     cdef floating* acc
-    cdef SkBuffers b
+    cdef _SkBuffers b
     sk_check(&net, n_rows, X, x_data, x_indices, x_indptr, Y, sw.shape[0])
     if grad.shape[0] != n_params:
         raise ValueError("grad must have the layout of params")
@@ -1442,7 +1455,7 @@ def _sk_forward(const floating[::1] params, const Py_ssize_t[:, ::1] layout,
     cdef const Py_ssize_t* pp = NULL
     cdef Py_ssize_t* rows = NULL
     cdef const floating* xb
-    cdef SkBuffers b
+    cdef _SkBuffers b
     sk_check(&net, n_rows, X, x_data, x_indices, x_indptr, out, 0)
     if n_rows == 0:
         return
