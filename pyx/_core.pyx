@@ -35,6 +35,19 @@ cdef extern from "_simd.h" nogil:
                            float* w, float* back)
     void nn_backprop_row_d(Py_ssize_t n, double d, double step, const double* a,
                            double* w, double* back)
+    double nn_sk_row_momentum_f(Py_ssize_t n, float d, const float* a, float* w,
+                                float* v, float* back, float alpha, float dd,
+                                float r, float mu, int nesterov)
+    double nn_sk_row_momentum_d(Py_ssize_t n, double d, const double* a, double* w,
+                                double* v, double* back, double alpha, double dd,
+                                double r, double mu, int nesterov)
+    double nn_sk_row_adam_f(Py_ssize_t n, float d, const float* a, float* w,
+                            float* m, float* v, float* back, float alpha, float dd,
+                            float r, float b1, float b2, float c1, float c2, float e)
+    double nn_sk_row_adam_d(Py_ssize_t n, double d, const double* a, double* w,
+                            double* m, double* v, double* back, double alpha,
+                            double dd, double r, double b1, double b2, double c1,
+                            double c2, double e)
     unsigned int nn_flush_subnormals()
     void nn_restore_fp(unsigned int old)
     int nn_all_finite_f(Py_ssize_t n, const float* x)
@@ -1057,46 +1070,27 @@ cdef double sk_update(const NetSpec* net, floating* params, floating* grad,
     return sq
 
 
-cdef inline void sk_row_step(Py_ssize_t n, floating d, const floating* a_in,
-                             floating* w, floating* s1, floating* s2, int solver,
-                             floating a, floating dd, floating r, floating mu,
-                             floating b1, floating b2, floating c1, floating c2,
-                             floating e) noexcept nogil:
-    # One unit's row (n weights, then the bias) of sk_update for a single
-    # sample, whose weight gradient is d * a_in: the gradient is formed as
-    # the step is taken, never stored.
-    cdef Py_ssize_t i
-    cdef floating g, vn
-    if solver == SK_SGD:
-        for i in range(n):
-            g = (d * a_in[i] + a * w[i]) / dd
-            vn = mu * s1[i] - r * g
-            s1[i] = vn
-            w[i] += vn
-        g = d / dd
-        vn = mu * s1[n] - r * g
-        s1[n] = vn
-        w[n] += vn
-    elif solver == SK_NESTEROV:
-        for i in range(n):
-            g = (d * a_in[i] + a * w[i]) / dd
-            vn = mu * s1[i] - r * g
-            s1[i] = vn
-            w[i] += mu * vn - r * g
-        g = d / dd
-        vn = mu * s1[n] - r * g
-        s1[n] = vn
-        w[n] += mu * vn - r * g
+cdef inline double sk_row_step(Py_ssize_t n, floating d, const floating* a_in,
+                               floating* w, floating* s1, floating* s2,
+                               floating* back, int solver, floating a, floating dd,
+                               floating r, floating mu, floating b1, floating b2,
+                               floating c1, floating c2, floating e) noexcept nogil:
+    # One unit's row of sk_update for a single sample, fused in one sweep
+    # with the error for the layer below (back, NULL for the first layer)
+    # and the row's ||w||^2 (returned): _simd.h, nn_sk_row_*.
+    if solver == SK_ADAM:
+        if floating is float:
+            return nn_sk_row_adam_f(n, d, a_in, w, s1, s2, back, a, dd, r, b1, b2,
+                                    c1, c2, e)
+        else:
+            return nn_sk_row_adam_d(n, d, a_in, w, s1, s2, back, a, dd, r, b1, b2,
+                                    c1, c2, e)
+    if floating is float:
+        return nn_sk_row_momentum_f(n, d, a_in, w, s1, back, a, dd, r, mu,
+                                    solver == SK_NESTEROV)
     else:
-        for i in range(n):
-            g = (d * a_in[i] + a * w[i]) / dd
-            s1[i] = b1 * s1[i] + c1 * g
-            s2[i] = b2 * s2[i] + c2 * (g * g)
-            w[i] += (-r * s1[i]) / (root(s2[i]) + e)
-        g = d / dd
-        s1[n] = b1 * s1[n] + c1 * g
-        s2[n] = b2 * s2[n] + c2 * (g * g)
-        w[n] += (-r * s1[n]) / (root(s2[n]) + e)
+        return nn_sk_row_momentum_d(n, d, a_in, w, s1, back, a, dd, r, mu,
+                                    solver == SK_NESTEROV)
 
 
 cdef double sk_sample_step(const NetSpec* net, floating* params, int loss_kind,
@@ -1140,12 +1134,10 @@ cdef double sk_sample_step(const NetSpec* net, floating* params, int loss_kind,
         for j in range(n_out):
             row = net.offsets[l] + j * net.lds[l]
             w = params + row
-            sq += dot(n_in, w, w)
-            if l > 0:
-                axpy(n_in, delta[j], w, back)
-            sk_row_step(n_in, delta[j], a_in, w, s1 + row,
-                        s2 + row if s2 != NULL else <floating*>NULL, solver,
-                        a, dd, r, mu, b1, b2, c1, c2, e)
+            sq += sk_row_step(n_in, delta[j], a_in, w, s1 + row,
+                              s2 + row if s2 != NULL else <floating*>NULL,
+                              back if l > 0 else <floating*>NULL, solver,
+                              a, dd, r, mu, b1, b2, c1, c2, e)
         if l > 0:
             for i in range(n_in):
                 back[i] *= derivative(net.hidden, a_in[i])

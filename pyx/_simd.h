@@ -357,12 +357,110 @@ static inline void nn_rows_update_##SUFFIX(Py_ssize_t m, Py_ssize_t n, Py_ssize_
     }                                                                         \
 }
 
+/* One unit's row in scikit-learn's solvers (nncore.sklearn, Network.fit's
+ * options) for a single sample, in one sweep: with w the row's n weights
+ * and its bias w[n], a the layer's input and d the unit's (weighted) error,
+ *   sq        += w[i]^2                 (the L2 term of the loss, old w)
+ *   back[i]   += d * w[i]               (error for the layer below, old w;
+ *                                        back == NULL: first layer)
+ *   g          = (d * a[i] + alpha w[i]) / dd,  bias: d / dd
+ * then the solver's step on w with its state, while w[i] is in a register.
+ * Returns sq. */
+#define NNCORE_DEFINE_SOLVERS(T, SUFFIX, SQRT)                                \
+static inline double nn_sk_row_momentum_##SUFFIX(                             \
+    Py_ssize_t n, T d, const T *restrict a, T *restrict w, T *restrict v,     \
+    T *restrict back, T alpha, T dd, T r, T mu, int nesterov)                 \
+{                                                                             \
+    T sq = 0, g, vn;                                                          \
+    if (back != NULL && nesterov) {                                           \
+        _Pragma("omp simd reduction(+:sq)")                                   \
+        for (Py_ssize_t i = 0; i < n; ++i) {                                  \
+            T wi = w[i], gi = (d * a[i] + alpha * wi) / dd;                   \
+            T vi = mu * v[i] - r * gi;                                        \
+            sq += wi * wi;                                                    \
+            back[i] += d * wi;                                                \
+            v[i] = vi;                                                        \
+            w[i] = wi + (mu * vi - r * gi);                                   \
+        }                                                                     \
+    } else if (back != NULL) {                                                \
+        _Pragma("omp simd reduction(+:sq)")                                   \
+        for (Py_ssize_t i = 0; i < n; ++i) {                                  \
+            T wi = w[i], gi = (d * a[i] + alpha * wi) / dd;                   \
+            T vi = mu * v[i] - r * gi;                                        \
+            sq += wi * wi;                                                    \
+            back[i] += d * wi;                                                \
+            v[i] = vi;                                                        \
+            w[i] = wi + vi;                                                   \
+        }                                                                     \
+    } else if (nesterov) {                                                    \
+        _Pragma("omp simd reduction(+:sq)")                                   \
+        for (Py_ssize_t i = 0; i < n; ++i) {                                  \
+            T wi = w[i], gi = (d * a[i] + alpha * wi) / dd;                   \
+            T vi = mu * v[i] - r * gi;                                        \
+            sq += wi * wi;                                                    \
+            v[i] = vi;                                                        \
+            w[i] = wi + (mu * vi - r * gi);                                   \
+        }                                                                     \
+    } else {                                                                  \
+        _Pragma("omp simd reduction(+:sq)")                                   \
+        for (Py_ssize_t i = 0; i < n; ++i) {                                  \
+            T wi = w[i], gi = (d * a[i] + alpha * wi) / dd;                   \
+            T vi = mu * v[i] - r * gi;                                        \
+            sq += wi * wi;                                                    \
+            v[i] = vi;                                                        \
+            w[i] = wi + vi;                                                   \
+        }                                                                     \
+    }                                                                         \
+    g = d / dd;                                                               \
+    vn = mu * v[n] - r * g;                                                   \
+    v[n] = vn;                                                                \
+    w[n] += nesterov ? mu * vn - r * g : vn;                                  \
+    return sq;                                                                \
+}                                                                             \
+static inline double nn_sk_row_adam_##SUFFIX(                                 \
+    Py_ssize_t n, T d, const T *restrict a, T *restrict w, T *restrict m,     \
+    T *restrict v, T *restrict back, T alpha, T dd, T r, T b1, T b2, T c1,    \
+    T c2, T e)                                                                \
+{                                                                             \
+    T sq = 0, g;                                                              \
+    if (back != NULL) {                                                       \
+        _Pragma("omp simd reduction(+:sq)")                                   \
+        for (Py_ssize_t i = 0; i < n; ++i) {                                  \
+            T wi = w[i], gi = (d * a[i] + alpha * wi) / dd;                   \
+            T mi = b1 * m[i] + c1 * gi, vi = b2 * v[i] + c2 * (gi * gi);      \
+            sq += wi * wi;                                                    \
+            back[i] += d * wi;                                                \
+            m[i] = mi;                                                        \
+            v[i] = vi;                                                        \
+            w[i] = wi + (-r * mi) / (SQRT(vi) + e);                           \
+        }                                                                     \
+    } else {                                                                  \
+        _Pragma("omp simd reduction(+:sq)")                                   \
+        for (Py_ssize_t i = 0; i < n; ++i) {                                  \
+            T wi = w[i], gi = (d * a[i] + alpha * wi) / dd;                   \
+            T mi = b1 * m[i] + c1 * gi, vi = b2 * v[i] + c2 * (gi * gi);      \
+            sq += wi * wi;                                                    \
+            m[i] = mi;                                                        \
+            v[i] = vi;                                                        \
+            w[i] = wi + (-r * mi) / (SQRT(vi) + e);                           \
+        }                                                                     \
+    }                                                                         \
+    g = d / dd;                                                               \
+    m[n] = b1 * m[n] + c1 * g;                                                \
+    v[n] = b2 * v[n] + c2 * (g * g);                                          \
+    w[n] += (-r * m[n]) / (SQRT(v[n]) + e);                                   \
+    return sq;                                                                \
+}
+
 NNCORE_DEFINE_ACTIVATIONS(float, f)
 NNCORE_DEFINE_ACTIVATIONS(double, d)
 NNCORE_DEFINE_LOOPS(float, f)
 NNCORE_DEFINE_LOOPS(double, d)
+NNCORE_DEFINE_SOLVERS(float, f, sqrtf)
+NNCORE_DEFINE_SOLVERS(double, d, sqrt)
 
 #undef NNCORE_DEFINE_LOOPS
+#undef NNCORE_DEFINE_SOLVERS
 #undef NNCORE_DEFINE_ACTIVATIONS
 
 #endif
