@@ -368,7 +368,7 @@ class MLPClassifier(_CoreMLP, _SkMLPClassifier):
     >>> from nncore.sklearn import MLPClassifier
     >>> from nncore.datasets import load_digits
     >>> X, y = load_digits()
-    >>> clf = MLPClassifier(hidden_layer_sizes=(32,), max_iter=30,
+    >>> clf = MLPClassifier(hidden_layer_sizes=(32,), max_iter=500,
     ...                     random_state=0).fit(X[:1000], y[:1000])
     >>> clf.score(X[1000:], y[1000:]) > 0.9
     True
