@@ -16,6 +16,20 @@ from .exceptions import DivergenceError
 
 _core = _dispatch.load()
 
+def _epoch_done(progress: _progress.Progress | None,
+                callback: Callable[[EpochInfo], bool | None] | None, epoch: int,
+                epochs: int, loss: float, seconds: float, n: int) -> bool:
+    """Report an epoch to the progress display and the callback; False: stop."""
+    if progress is None and callback is None:
+        return True
+    info: EpochInfo = {"epoch": epoch + 1, "epochs": epochs, "loss": loss,
+                       "seconds": seconds,
+                       "samples_per_second": n / seconds if seconds > 0 else float("inf")}
+    if progress is not None:
+        progress.update(info)
+    return callback is None or callback(info) is not False
+
+
 class _Solver(NamedTuple):
     # fit's keyword-only optimizer options, validated.
     optimizer: str
@@ -694,17 +708,10 @@ class Network:
                             f"finite weights it had after {done} samples of that "
                             "epoch. Lower the learning rate or scale the inputs.",
                             epoch=epoch, sample=done)
-                    seconds = time.perf_counter() - started
                     losses.append(total / n)
                     self._history.append(total / n)
-                    if progress is None and callback is None:
-                        continue
-                    info: EpochInfo = {"epoch": epoch + 1, "epochs": epochs, "loss": total / n,
-                            "seconds": seconds,
-                            "samples_per_second": n / seconds if seconds > 0 else float("inf")}
-                    if progress is not None:
-                        progress.update(info)
-                    if callback is not None and callback(info) is False:
+                    if not _epoch_done(progress, callback, epoch, epochs, total / n,
+                                       time.perf_counter() - started, n):
                         break
             finally:
                 if progress is not None:
@@ -762,18 +769,10 @@ class Network:
                             "weights it had at the start of that epoch. Lower the "
                             "learning rate or scale the inputs.",
                             epoch=epoch, sample=0)
-                    seconds = time.perf_counter() - started
                     losses.append(total / n)
                     self._history.append(total / n)
-                    if progress is None and callback is None:
-                        continue
-                    info: EpochInfo = {"epoch": epoch + 1, "epochs": epochs,
-                                       "loss": total / n, "seconds": seconds,
-                                       "samples_per_second":
-                                           n / seconds if seconds > 0 else float("inf")}
-                    if progress is not None:
-                        progress.update(info)
-                    if callback is not None and callback(info) is False:
+                    if not _epoch_done(progress, callback, epoch, epochs, total / n,
+                                       time.perf_counter() - started, n):
                         break
             finally:
                 if progress is not None:

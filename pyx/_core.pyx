@@ -1261,6 +1261,21 @@ cdef sk_check(const NetSpec* net, Py_ssize_t n_rows, const floating[:, ::1] X,
         raise ValueError("sample_weight must have one entry per row")
 
 
+cdef void sk_pointers(const floating[:, ::1] X, const floating[::1] x_data,
+                      const Py_ssize_t[::1] x_indices, const Py_ssize_t[::1] x_indptr,
+                      const floating** xp, const floating** dp,
+                      const Py_ssize_t** ip, const Py_ssize_t** pp) noexcept:
+    # Where sk_gather reads X: the dense rows, or the CSR arrays (non-empty
+    # x_indptr); after sk_check. Pointers of empty arrays stay NULL.
+    if x_indptr.shape[0] > 0:
+        pp[0] = &x_indptr[0]
+        if x_data.shape[0] > 0:
+            dp[0] = &x_data[0]
+            ip[0] = &x_indices[0]
+    elif X.shape[0] > 0:
+        xp[0] = &X[0, 0]
+
+
 def _sk_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
               int output, int loss_kind, const floating[:, ::1] X,
               const floating[::1] x_data, const Py_ssize_t[::1] x_indices,
@@ -1309,13 +1324,7 @@ def _sk_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
     if n == 0:
         return 0.0
     b = sk_buffers(&net, n_params, min(batch, n), sizeof(floating))
-    if x_indptr.shape[0] > 0:
-        pp = &x_indptr[0]
-        if x_data.shape[0] > 0:
-            dp = &x_data[0]
-            ip = &x_indices[0]
-    else:
-        xp = &X[0, 0]
+    sk_pointers(X, x_data, x_indices, x_indptr, &xp, &dp, &ip, &pp)
     if sw.shape[0] > 0:
         swp = &sw[0]
     s1p = &s1[0]
@@ -1391,13 +1400,7 @@ def _sk_loss_grad(const floating[::1] params, const Py_ssize_t[:, ::1] layout,
         raise ValueError("need at least one row and a positive batch")
     batch = min(batch, n_rows)
     b = sk_buffers(&net, n_params, batch, sizeof(floating))
-    if x_indptr.shape[0] > 0:
-        pp = &x_indptr[0]
-        if x_data.shape[0] > 0:
-            dp = &x_data[0]
-            ip = &x_indices[0]
-    else:
-        xp = &X[0, 0]
+    sk_pointers(X, x_data, x_indices, x_indptr, &xp, &dp, &ip, &pp)
     if sw.shape[0] > 0:
         swp = &sw[0]
     rows = <Py_ssize_t*>malloc(batch * sizeof(Py_ssize_t))
@@ -1453,16 +1456,11 @@ def _sk_forward(const floating[::1] params, const Py_ssize_t[:, ::1] layout,
         return
     batch = min(FORWARD_ROWS, n_rows)
     b = sk_buffers(&net, 0, batch, sizeof(floating))
-    if x_indptr.shape[0] > 0:
-        pp = &x_indptr[0]
-        if x_data.shape[0] > 0:
-            dp = &x_data[0]
-            ip = &x_indices[0]
+    sk_pointers(X, x_data, x_indices, x_indptr, &xp, &dp, &ip, &pp)
+    if pp != NULL:
         rows = <Py_ssize_t*>malloc(batch * sizeof(Py_ssize_t))
         if rows == NULL:
             raise MemoryError("no memory for the row indices")
-    else:
-        xp = &X[0, 0]
     try:
         while pos < n_rows:
             with nogil:
