@@ -72,3 +72,50 @@ def test_sigint_stops_fit_quickly_at_a_completed_step(batch):
     assert result["finite"]
     assert result["steps"] > 0, "interrupted weights match no completed step"
     assert result["resumed"]
+
+
+SKLEARN_CHILD = textwrap.dedent("""
+    import json, sys, time, warnings
+    import numpy as np
+    from nncore.sklearn import MLPClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.random((100_000, 256))
+    y = rng.integers(0, 10, len(X))
+    clf = MLPClassifier(hidden_layer_sizes=(64,), solver=sys.argv[1], batch_size=1,
+                        max_iter=50, random_state=0)
+    print("ready", flush=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        started = time.monotonic()
+        clf.fit(X, y)
+        returned = time.monotonic()
+    messages = [str(w.message) for w in caught]
+    # scikit-learn's contract: fit returns with a usable model and a warning.
+    finite = all(bool(np.isfinite(c).all()) for c in clf.coefs_ + clf.intercepts_)
+    proba = clf.predict_proba(X[:5])
+    clf.partial_fit(X[:100], y[:100])           # and it can go on training
+    print(json.dumps({"returned": returned, "messages": messages, "finite": finite,
+                      "proba": bool(np.allclose(proba.sum(axis=1), 1)),
+                      "epochs": clf.n_iter_}), flush=True)
+""")
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_sigint_during_a_scikit_learn_fit(solver):
+    pytest.importorskip("sklearn")
+    child = subprocess.Popen([sys.executable, "-c", SKLEARN_CHILD, solver],
+                             stdout=subprocess.PIPE, text=True, env=os.environ.copy())
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        time.sleep(1.0)                     # well before the 50 epochs end
+        sent = time.monotonic()
+        child.send_signal(signal.SIGINT)
+        out, _ = child.communicate(timeout=120)
+    finally:
+        child.kill()
+    result = json.loads(out.strip().splitlines()[-1])
+    assert "Training interrupted by user." in result["messages"]
+    assert result["returned"] - sent < 0.5
+    assert result["finite"] and result["proba"]
+    assert child.returncode == 0
