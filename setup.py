@@ -13,6 +13,7 @@ sides of a floating-point select (the sigmoid's sign branch, the exp's range
 clamp), which is what lets those loops vectorise before AVX-512's masks; the
 results and NaN/inf propagation are unchanged (nncore never enables FP traps).
 
+NNCORE_VARIANTS (comma-separated) restricts the build to those variants.
 NNCORE_CYTHON_DEBUG=1 turns bounds, wraparound and initialisation checks on
 and C division off, for the debug run of the test suite. NNCORE_SANITIZE=1
 builds with AddressSanitizer and UndefinedBehaviorSanitizer (GCC or Clang;
@@ -66,6 +67,16 @@ else:
         variants["avx512"] = ["-mavx512f", "-mavx512vl", "-mavx512bw",
                               "-mavx512dq", "-mavx2", "-mfma",
                               "-mprefer-vector-width=512"]
+
+# NNCORE_VARIANTS=baseline,avx512 builds only those (CI's debug and sanitizer
+# builds: their checks do not depend on the instruction set, and one variant
+# each keeps CI short).
+only = [v for v in os.environ.get("NNCORE_VARIANTS", "").replace(" ", "").split(",") if v]
+if only:
+    unknown = sorted(set(only) - set(variants))
+    if unknown:
+        sys.exit(f"NNCORE_VARIANTS: {unknown} not among {sorted(variants)}")
+    variants = {name: flags for name, flags in variants.items() if name in only}
 
 sanitize_flags = []
 if SANITIZE:
