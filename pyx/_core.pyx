@@ -337,9 +337,9 @@ cdef double batch_pass(const NetSpec* net, floating* params,
 
     Sample k of the batch is row rows[k] of X (and of T and sw), or row k
     when rows is NULL. With sw != NULL each sample's error terms are weighted
-    by sw, and so is the returned error. The gradient is that of the summed error; target may be params
-    itself (in-place update: alpha = -lr / batch), or a gradient buffer of the
-    same layout. Each layer's error for the layer below is computed from its
+    by sw, and so is the returned error. The gradient is that of the summed
+    error; target may be params itself (in-place update: alpha = -lr /
+    batch), or a gradient buffer of the same layout. Each layer's error for the layer below is computed from its
     weights before they change. With out != NULL the output activations are
     written there (batch, n_out). Returns the summed error (0 in MODE_FORWARD).
     """
@@ -1150,13 +1150,15 @@ cdef double sk_sample_step(const NetSpec* net, floating* params, int loss_kind,
 cdef void sk_gather(Py_ssize_t n_features, Py_ssize_t n_out, const floating* X,
                     const floating* x_data, const Py_ssize_t* x_indices,
                     const Py_ssize_t* x_indptr, const floating* Y,
-                    const floating* sw, const Py_ssize_t* rows, Py_ssize_t batch,
-                    floating* xb, floating* yb, floating* swb) noexcept nogil:
-    # Rows rows[0..batch) of X (dense, or CSR when x_indptr != NULL), Y and sw
-    # copied into contiguous blocks for BLAS.
+                    const floating* sw, const Py_ssize_t* rows, Py_ssize_t first,
+                    Py_ssize_t batch, floating* xb, floating* yb,
+                    floating* swb) noexcept nogil:
+    # Rows rows[0..batch) (rows == NULL: first, first + 1, ...) of X (dense,
+    # or CSR when x_indptr != NULL), Y and sw copied into contiguous blocks
+    # for BLAS.
     cdef Py_ssize_t k, p, r
     for k in range(batch):
-        r = rows[k]
+        r = rows[k] if rows != NULL else first + k
         if x_indptr != NULL:
             memset(xb + k * n_features, 0, n_features * sizeof(floating))
             for p in range(x_indptr[r], x_indptr[r + 1]):
@@ -1174,7 +1176,7 @@ cdef double sk_batch(const NetSpec* net, floating* params, Py_ssize_t n_params,
                      int loss_kind, const floating* xb, const floating* yb,
                      const floating* swb, Py_ssize_t batch, double* sw_sum,
                      floating* grad, floating* work) noexcept nogil:
-    # grad := gradient of the batch's weighted error sum (params unchanged);
+    # grad += gradient of the batch's weighted error sum (params unchanged);
     # returns the weighted loss sum, and the weight sum in sw_sum. Single
     # samples and small batches of small networks go sample by sample through
     # the hand-written loops (BLAS's cost per call would dominate), the rest
@@ -1182,7 +1184,6 @@ cdef double sk_batch(const NetSpec* net, floating* params, Py_ssize_t n_params,
     cdef Py_ssize_t k, l, row_work = 0
     cdef Py_ssize_t n_in = net.sizes[0], n_out = net.sizes[net.n_layers]
     cdef double s = batch, loss = 0, e
-    memset(grad, 0, n_params * sizeof(floating))
     for l in range(net.n_layers):
         row_work += net.sizes[l] * net.sizes[l + 1]
     if swb != NULL:
@@ -1340,7 +1341,7 @@ def _sk_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
                     break
                 todo = min(batch, n - pos)
                 sk_gather(n_features, n_out, xp, dp, ip, pp, &Y[0, 0], swp,
-                          &order[pos], todo, <floating*>b.xb, <floating*>b.yb,
+                          &order[pos], 0, todo, <floating*>b.xb, <floating*>b.yb,
                           <floating*>b.swb)
                 rate = lr
                 if solver == SK_ADAM:
@@ -1353,6 +1354,7 @@ def _sk_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
                         s1p, s2p, solver, alpha, rate, momentum, beta1, beta2, eps,
                         <floating*>b.work)
                 else:
+                    memset(b.grad, 0, n_params * sizeof(floating))
                     loss = sk_batch(&net, &params[0], n_params, loss_kind,
                                     <floating*>b.xb, <floating*>b.yb,
                                     <floating*>b.swb if swp != NULL else <floating*>NULL,
@@ -1382,7 +1384,7 @@ def _sk_loss_grad(const floating[::1] params, const Py_ssize_t[:, ::1] layout,
     cdef Py_ssize_t n_params = params.shape[0]
     cdef Py_ssize_t n_rows = (x_indptr.shape[0] - 1 if x_indptr.shape[0] > 0
                               else X.shape[0])
-    cdef Py_ssize_t k, pos = 0, todo
+    cdef Py_ssize_t pos = 0, todo
     cdef Py_ssize_t n_features = net.sizes[0], n_out = net.sizes[net.n_layers]
     cdef double loss = 0, sw_sum = 0, s, sq
     cdef const floating* xp = NULL
@@ -1390,8 +1392,7 @@ def _sk_loss_grad(const floating[::1] params, const Py_ssize_t[:, ::1] layout,
     cdef const Py_ssize_t* ip = NULL
     cdef const Py_ssize_t* pp = NULL
     cdef const floating* swp = NULL
-    cdef Py_ssize_t* rows = NULL
-    cdef floating* acc
+    cdef floating* acc = &grad[0]
     cdef _SkBuffers b
     sk_check(&net, n_rows, X, x_data, x_indices, x_indptr, Y, sw.shape[0])
     if grad.shape[0] != n_params:
@@ -1399,39 +1400,28 @@ def _sk_loss_grad(const floating[::1] params, const Py_ssize_t[:, ::1] layout,
     if n_rows < 1 or batch < 1:
         raise ValueError("need at least one row and a positive batch")
     batch = min(batch, n_rows)
-    b = sk_buffers(&net, n_params, batch, sizeof(floating))
+    b = sk_buffers(&net, 0, batch, sizeof(floating))
     sk_pointers(X, x_data, x_indices, x_indptr, &xp, &dp, &ip, &pp)
     if sw.shape[0] > 0:
         swp = &sw[0]
-    rows = <Py_ssize_t*>malloc(batch * sizeof(Py_ssize_t))
-    if rows == NULL:
-        raise MemoryError("no memory for the row indices")
-    acc = &grad[0]
-    try:
-        memset(acc, 0, n_params * sizeof(floating))
-        while pos < n_rows:
-            with nogil:
-                todo = min(batch, n_rows - pos)
-                for k in range(todo):
-                    rows[k] = pos + k
-                sk_gather(n_features, n_out, xp, dp, ip, pp, &Y[0, 0], swp,
-                          rows, todo, <floating*>b.xb, <floating*>b.yb,
-                          <floating*>b.swb)
-                loss += sk_batch(&net, <floating*>&params[0], n_params, loss_kind,
-                                 <floating*>b.xb, <floating*>b.yb,
-                                 <floating*>b.swb if swp != NULL else <floating*>NULL,
-                                 todo, &s, <floating*>b.grad, <floating*>b.work)
-                axpy(n_params, <floating>1, <floating*>b.grad, acc)
-                sw_sum += s
-                pos += todo
-            PyErr_CheckSignals()
+    memset(acc, 0, n_params * sizeof(floating))
+    while pos < n_rows:
         with nogil:
-            # SK_GRADIENT reads params and does not write them.
-            sq = sk_update(&net, <floating*>&params[0], acc, <floating*>NULL,
-                           <floating*>NULL,
-                           SK_GRADIENT, alpha, sw_sum, 0, 0, 0, 0, 0)
-    finally:
-        free(rows)
+            todo = min(batch, n_rows - pos)
+            sk_gather(n_features, n_out, xp, dp, ip, pp, &Y[0, 0], swp,
+                      <Py_ssize_t*>NULL, pos, todo, <floating*>b.xb,
+                      <floating*>b.yb, <floating*>b.swb)
+            loss += sk_batch(&net, <floating*>&params[0], n_params, loss_kind,
+                             <floating*>b.xb, <floating*>b.yb,
+                             <floating*>b.swb if swp != NULL else <floating*>NULL,
+                             todo, &s, acc, <floating*>b.work)
+            sw_sum += s
+            pos += todo
+        PyErr_CheckSignals()
+    with nogil:
+        # SK_GRADIENT reads params and does not write them.
+        sq = sk_update(&net, <floating*>&params[0], acc, <floating*>NULL,
+                       <floating*>NULL, SK_GRADIENT, alpha, sw_sum, 0, 0, 0, 0, 0)
     return loss / sw_sum + 0.5 * alpha * sq / sw_sum
 
 
@@ -1442,13 +1432,12 @@ def _sk_forward(const floating[::1] params, const Py_ssize_t[:, ::1] layout,
     """out := the network's output for every row of X (dense, or CSR when
     x_indptr is not empty), FORWARD_ROWS rows per BLAS pass."""
     cdef NetSpec net = make_spec(layout, hidden, output, params.shape[0])
-    cdef Py_ssize_t n_rows = out.shape[0], pos = 0, todo, k, batch
+    cdef Py_ssize_t n_rows = out.shape[0], pos = 0, todo, batch
     cdef Py_ssize_t n_features = net.sizes[0], n_out = net.sizes[net.n_layers]
     cdef const floating* xp = NULL
     cdef const floating* dp = NULL
     cdef const Py_ssize_t* ip = NULL
     cdef const Py_ssize_t* pp = NULL
-    cdef Py_ssize_t* rows = NULL
     cdef const floating* xb
     cdef _SkBuffers b
     sk_check(&net, n_rows, X, x_data, x_indices, x_indptr, out, 0)
@@ -1457,31 +1446,22 @@ def _sk_forward(const floating[::1] params, const Py_ssize_t[:, ::1] layout,
     batch = min(FORWARD_ROWS, n_rows)
     b = sk_buffers(&net, 0, batch, sizeof(floating))
     sk_pointers(X, x_data, x_indices, x_indptr, &xp, &dp, &ip, &pp)
-    if pp != NULL:
-        rows = <Py_ssize_t*>malloc(batch * sizeof(Py_ssize_t))
-        if rows == NULL:
-            raise MemoryError("no memory for the row indices")
-    try:
-        while pos < n_rows:
-            with nogil:
-                todo = min(batch, n_rows - pos)
-                if pp != NULL:
-                    for k in range(todo):
-                        rows[k] = pos + k
-                    sk_gather(n_features, n_out, xp, dp, ip, pp, <floating*>NULL,
-                              <floating*>NULL, rows, todo, <floating*>b.xb,
-                              <floating*>NULL, <floating*>NULL)
-                    xb = <floating*>b.xb
-                else:
-                    xb = xp + pos * n_features
-                batch_pass(&net, <floating*>&params[0], xb, n_features,
-                           <floating*>NULL, <floating*>NULL, <Py_ssize_t*>NULL,
-                           todo, MODE_FORWARD, 0, <floating*>NULL, &out[pos, 0],
-                           <floating*>b.work)
-                pos += todo
-            PyErr_CheckSignals()
-    finally:
-        free(rows)
+    while pos < n_rows:
+        with nogil:
+            todo = min(batch, n_rows - pos)
+            if pp != NULL:
+                sk_gather(n_features, n_out, xp, dp, ip, pp, <floating*>NULL,
+                          <floating*>NULL, <Py_ssize_t*>NULL, pos, todo,
+                          <floating*>b.xb, <floating*>NULL, <floating*>NULL)
+                xb = <floating*>b.xb
+            else:
+                xb = xp + pos * n_features
+            batch_pass(&net, <floating*>&params[0], xb, n_features,
+                       <floating*>NULL, <floating*>NULL, <Py_ssize_t*>NULL,
+                       todo, MODE_FORWARD, 0, <floating*>NULL, &out[pos, 0],
+                       <floating*>b.work)
+            pos += todo
+        PyErr_CheckSignals()
 
 
 # ---------------------------------------------------------------------------

@@ -370,6 +370,32 @@ static inline void nn_rows_update_##SUFFIX(Py_ssize_t m, Py_ssize_t n, Py_ssize_
  * the loops skip the division (float64 division is the slowest instruction
  * in them); unit is loop-invariant, so the compiler splits each loop in two. */
 #define NN_SCALE(x) (unit ? (x) : (x) / dd)
+/* The sweep over a row's n weights, once per variant so that each loop has
+ * no branch: BACK is the statement for the error of the layer below (or
+ * nothing, for a first layer), STEP the solver's update given wi, gi. */
+#define NN_SK_ROW_LOOP(T, BACK, STEP)                                         \
+    _Pragma("omp simd reduction(+:sq)")                                       \
+    for (Py_ssize_t i = 0; i < n; ++i) {                                      \
+        T wi = w[i], gi = NN_SCALE(d * a[i] + alpha * wi);                    \
+        sq += wi * wi;                                                        \
+        BACK;                                                                 \
+        STEP;                                                                 \
+    }
+#define NN_BACK back[i] += d * wi
+#define NN_NO_BACK (void)0
+#define NN_MOMENTUM(T)                                                        \
+    T vi = mu * v[i] - r * gi;                                                \
+    v[i] = vi;                                                                \
+    w[i] = wi + vi
+#define NN_NESTEROV(T)                                                        \
+    T vi = mu * v[i] - r * gi;                                                \
+    v[i] = vi;                                                                \
+    w[i] = wi + (mu * vi - r * gi)
+#define NN_ADAM(T, SQRT)                                                      \
+    T mi = b1 * m[i] + c1 * gi, vi = b2 * v[i] + c2 * (gi * gi);              \
+    m[i] = mi;                                                                \
+    v[i] = vi;                                                                \
+    w[i] = wi + (-r * mi) / (SQRT(vi) + e)
 #define NNCORE_DEFINE_SOLVERS(T, SUFFIX, SQRT)                                \
 static inline double nn_sk_row_momentum_##SUFFIX(                             \
     Py_ssize_t n, T d, const T *restrict a, T *restrict w, T *restrict v,     \
@@ -378,43 +404,13 @@ static inline double nn_sk_row_momentum_##SUFFIX(                             \
     const int unit = dd == 1;                                                 \
     T sq = 0, g, vn;                                                          \
     if (back != NULL && nesterov) {                                           \
-        _Pragma("omp simd reduction(+:sq)")                                   \
-        for (Py_ssize_t i = 0; i < n; ++i) {                                  \
-            T wi = w[i], gi = NN_SCALE(d * a[i] + alpha * wi);                   \
-            T vi = mu * v[i] - r * gi;                                        \
-            sq += wi * wi;                                                    \
-            back[i] += d * wi;                                                \
-            v[i] = vi;                                                        \
-            w[i] = wi + (mu * vi - r * gi);                                   \
-        }                                                                     \
+        NN_SK_ROW_LOOP(T, NN_BACK, NN_NESTEROV(T))                            \
     } else if (back != NULL) {                                                \
-        _Pragma("omp simd reduction(+:sq)")                                   \
-        for (Py_ssize_t i = 0; i < n; ++i) {                                  \
-            T wi = w[i], gi = NN_SCALE(d * a[i] + alpha * wi);                   \
-            T vi = mu * v[i] - r * gi;                                        \
-            sq += wi * wi;                                                    \
-            back[i] += d * wi;                                                \
-            v[i] = vi;                                                        \
-            w[i] = wi + vi;                                                   \
-        }                                                                     \
+        NN_SK_ROW_LOOP(T, NN_BACK, NN_MOMENTUM(T))                            \
     } else if (nesterov) {                                                    \
-        _Pragma("omp simd reduction(+:sq)")                                   \
-        for (Py_ssize_t i = 0; i < n; ++i) {                                  \
-            T wi = w[i], gi = NN_SCALE(d * a[i] + alpha * wi);                   \
-            T vi = mu * v[i] - r * gi;                                        \
-            sq += wi * wi;                                                    \
-            v[i] = vi;                                                        \
-            w[i] = wi + (mu * vi - r * gi);                                   \
-        }                                                                     \
+        NN_SK_ROW_LOOP(T, NN_NO_BACK, NN_NESTEROV(T))                         \
     } else {                                                                  \
-        _Pragma("omp simd reduction(+:sq)")                                   \
-        for (Py_ssize_t i = 0; i < n; ++i) {                                  \
-            T wi = w[i], gi = NN_SCALE(d * a[i] + alpha * wi);                   \
-            T vi = mu * v[i] - r * gi;                                        \
-            sq += wi * wi;                                                    \
-            v[i] = vi;                                                        \
-            w[i] = wi + vi;                                                   \
-        }                                                                     \
+        NN_SK_ROW_LOOP(T, NN_NO_BACK, NN_MOMENTUM(T))                         \
     }                                                                         \
     g = d / dd;                                                               \
     vn = mu * v[n] - r * g;                                                   \
@@ -430,26 +426,9 @@ static inline double nn_sk_row_adam_##SUFFIX(                                 \
     const int unit = dd == 1;                                                 \
     T sq = 0, g;                                                              \
     if (back != NULL) {                                                       \
-        _Pragma("omp simd reduction(+:sq)")                                   \
-        for (Py_ssize_t i = 0; i < n; ++i) {                                  \
-            T wi = w[i], gi = NN_SCALE(d * a[i] + alpha * wi);                   \
-            T mi = b1 * m[i] + c1 * gi, vi = b2 * v[i] + c2 * (gi * gi);      \
-            sq += wi * wi;                                                    \
-            back[i] += d * wi;                                                \
-            m[i] = mi;                                                        \
-            v[i] = vi;                                                        \
-            w[i] = wi + (-r * mi) / (SQRT(vi) + e);                           \
-        }                                                                     \
+        NN_SK_ROW_LOOP(T, NN_BACK, NN_ADAM(T, SQRT))                          \
     } else {                                                                  \
-        _Pragma("omp simd reduction(+:sq)")                                   \
-        for (Py_ssize_t i = 0; i < n; ++i) {                                  \
-            T wi = w[i], gi = NN_SCALE(d * a[i] + alpha * wi);                   \
-            T mi = b1 * m[i] + c1 * gi, vi = b2 * v[i] + c2 * (gi * gi);      \
-            sq += wi * wi;                                                    \
-            m[i] = mi;                                                        \
-            v[i] = vi;                                                        \
-            w[i] = wi + (-r * mi) / (SQRT(vi) + e);                           \
-        }                                                                     \
+        NN_SK_ROW_LOOP(T, NN_NO_BACK, NN_ADAM(T, SQRT))                       \
     }                                                                         \
     g = d / dd;                                                               \
     m[n] = b1 * m[n] + c1 * g;                                                \
@@ -468,6 +447,12 @@ NNCORE_DEFINE_SOLVERS(double, d, sqrt)
 #undef NNCORE_DEFINE_LOOPS
 #undef NNCORE_DEFINE_SOLVERS
 #undef NN_SCALE
+#undef NN_SK_ROW_LOOP
+#undef NN_BACK
+#undef NN_NO_BACK
+#undef NN_MOMENTUM
+#undef NN_NESTEROV
+#undef NN_ADAM
 #undef NNCORE_DEFINE_ACTIVATIONS
 
 #endif
