@@ -12,22 +12,43 @@ import numpy.typing as npt
 
 from . import _dispatch, _io, _params, _progress, _validation
 from ._typing import Activation, EpochInfo, FloatArray, Optimizer, Output, PathLike, Seed
+
+IndexArray = npt.NDArray[np.intp]
 from .exceptions import DivergenceError
 
 _core = _dispatch.load()
 
-def _epoch_done(progress: _progress.Progress | None,
-                callback: Callable[[EpochInfo], bool | None] | None, epoch: int,
-                epochs: int, loss: float, seconds: float, n: int) -> bool:
-    """Report an epoch to the progress display and the callback; False: stop."""
-    if progress is None and callback is None:
-        return True
-    info: EpochInfo = {"epoch": epoch + 1, "epochs": epochs, "loss": loss,
-                       "seconds": seconds,
-                       "samples_per_second": n / seconds if seconds > 0 else float("inf")}
-    if progress is not None:
-        progress.update(info)
-    return callback is None or callback(info) is not False
+def _run_epochs(epoch: Callable[[int, IndexArray], float], history: list[float],
+                n: int, epochs: int, shuffle: bool, rng: np.random.Generator,
+                verbose: bool, callback: Callable[[EpochInfo], bool | None] | None
+                ) -> list[float]:
+    """fit's loop: ``epoch(number, order)`` returns the epoch's summed error;
+    the mean goes to the result and ``history``, then to the progress display
+    and the callback (False from it stops)."""
+    sequential = np.arange(n, dtype=np.intp)
+    losses: list[float] = []
+    progress = _progress.Progress(epochs) if verbose else None
+    try:
+        for number in range(epochs):
+            started = time.perf_counter()
+            order = rng.permutation(n).astype(np.intp, copy=False) if shuffle else sequential
+            loss = epoch(number, order) / n
+            losses.append(loss)
+            history.append(loss)
+            if progress is None and callback is None:
+                continue
+            seconds = time.perf_counter() - started
+            info: EpochInfo = {"epoch": number + 1, "epochs": epochs, "loss": loss,
+                               "seconds": seconds,
+                               "samples_per_second": n / seconds if seconds > 0 else float("inf")}
+            if progress is not None:
+                progress.update(info)
+            if callback is not None and callback(info) is False:
+                break
+    finally:
+        if progress is not None:
+            progress.close()
+    return losses
 
 
 class _Solver(NamedTuple):
@@ -677,57 +698,51 @@ class Network:
         if sample_weight is not None:
             sw = _validation.as_sample_weight(sample_weight, n, self._dtype)
         rng = self._rng if seed is None else np.random.default_rng(seed)
+        solver = None
         if optimizer == "adam" or momentum != 0 or alpha != 0 or sw is not None:
             solver = _Solver(optimizer, momentum, bool(nesterov), alpha, beta_1,
                              beta_2, epsilon)
-            return self._fit_solver(X, T, sw, epochs, batch, learning_rate, shuffle,
-                                    rng, verbose, callback, solver)
-        sequential = np.arange(n, dtype=np.intp)
-        losses: list[float] = []
         with self._lock:
             self._check_params()
-            work = self._train_work.get(batch)
-            if work is None:
-                # One work space per batch size, kept for later calls.
-                self._train_work = {batch: self._work(batch)}
-                work = self._train_work[batch]
-            backup = np.empty_like(self._params)
-            progress = _progress.Progress(epochs) if verbose else None
-            try:
-                for epoch in range(epochs):
-                    started = time.perf_counter()
-                    order = (rng.permutation(n).astype(np.intp, copy=False)
-                             if shuffle else sequential)
-                    total, done, status = _core._train_epoch(
-                        self._params, *self._spec(), X, T, order, batch,
-                        learning_rate, work, backup, self._train_path)
-                    if status != 0:
-                        raise DivergenceError(
-                            f"training diverged in epoch {epoch}: the loss or the "
-                            "weights became non-finite; the network holds the "
-                            f"finite weights it had after {done} samples of that "
-                            "epoch. Lower the learning rate or scale the inputs.",
-                            epoch=epoch, sample=done)
-                    losses.append(total / n)
-                    self._history.append(total / n)
-                    if not _epoch_done(progress, callback, epoch, epochs, total / n,
-                                       time.perf_counter() - started, n):
-                        break
-            finally:
-                if progress is not None:
-                    progress.close()
-        return losses
+            step = (self._plain_epoch(X, T, batch, learning_rate)
+                    if solver is None else
+                    self._solver_epoch(X, T, sw, batch, learning_rate, solver))
+            return _run_epochs(step, self._history, n, epochs, shuffle, rng, verbose,
+                               callback)
 
-    def _fit_solver(self, X: FloatArray, T: FloatArray, sw: FloatArray | None,
-                    epochs: int, batch: int, learning_rate: float, shuffle: bool,
-                    rng: np.random.Generator, verbose: bool,
-                    callback: Callable[[EpochInfo], bool | None] | None,
-                    solver: _Solver) -> list[float]:
-        # fit with momentum, Adam, alpha or sample weights: one call per epoch
-        # into the solver kernels of nncore.sklearn (_core._sk_epoch), with
-        # the error as Network defines it. The kernel does not stop on a
-        # non-finite value, so every epoch starts from a copy it can go back to.
-        n = X.shape[0]
+    def _plain_epoch(self, X: FloatArray, T: FloatArray, batch: int,
+                     learning_rate: float) -> Callable[[int, IndexArray], float]:
+        # An epoch of plain SGD on the fused kernels (_core._train_epoch),
+        # which stop at a non-finite value with the last finite weights.
+        work = self._train_work.get(batch)
+        if work is None:
+            # One work space per batch size, kept for later calls.
+            self._train_work = {batch: self._work(batch)}
+            work = self._train_work[batch]
+        backup = np.empty_like(self._params)
+
+        def epoch(number: int, order: IndexArray) -> float:
+            total, done, status = _core._train_epoch(
+                self._params, *self._spec(), X, T, order, batch, learning_rate,
+                work, backup, self._train_path)
+            if status != 0:
+                raise DivergenceError(
+                    f"training diverged in epoch {number}: the loss or the "
+                    "weights became non-finite; the network holds the "
+                    f"finite weights it had after {done} samples of that "
+                    "epoch. Lower the learning rate or scale the inputs.",
+                    epoch=number, sample=done)
+            return float(total)
+        return epoch
+
+    def _solver_epoch(self, X: FloatArray, T: FloatArray, sw: FloatArray | None,
+                      batch: int, learning_rate: float,
+                      solver: _Solver) -> Callable[[int, IndexArray], float]:
+        # An epoch with momentum, Adam, alpha or sample weights: the solver
+        # kernels of nncore.sklearn (_core._sk_epoch), with the error as
+        # Network defines it. They do not stop on a non-finite value, so each
+        # epoch starts from a copy of the weights it can go back to (the
+        # optimizer state belongs to this fit call and goes with the error).
         codes = _core._sk_codes()
         adam = solver.optimizer == "adam"
         code = codes["adam"] if adam else codes["nesterov" if solver.nesterov else "sgd"]
@@ -740,41 +755,22 @@ class Network:
         weights = np.zeros(0, dtype=self._dtype) if sw is None else sw
         no_index = np.zeros(0, dtype=np.intp)
         no_data = np.zeros(0, dtype=self._dtype)
-        sequential = np.arange(n, dtype=np.intp)
-        losses: list[float] = []
-        with self._lock:
-            self._check_params()
-            backup = np.empty_like(self._params)
-            progress = _progress.Progress(epochs) if verbose else None
-            try:
-                for epoch in range(epochs):
-                    started = time.perf_counter()
-                    order = (rng.permutation(n).astype(np.intp, copy=False)
-                             if shuffle else sequential)
-                    backup[...] = self._params
-                    saved = (s1.copy(), s2.copy(), int(t[0]))
-                    # Ctrl-C mid-epoch: KeyboardInterrupt, with the weights of
-                    # the last completed step.
-                    total = _core._sk_epoch(
-                        self._params, *self._spec(), codes["network"], X,
-                        no_data, no_index, no_index, T, weights, order, batch,
-                        code, solver.alpha, learning_rate, solver.momentum,
-                        solver.beta_1, solver.beta_2, solver.epsilon, t, s1, s2)
-                    if not (np.isfinite(total) and _core._all_finite(self._params)):
-                        self._params[...] = backup
-                        s1[...], s2[...], t[0] = saved
-                        raise DivergenceError(
-                            f"training diverged in epoch {epoch}: the loss or the "
-                            "weights became non-finite; the network holds the "
-                            "weights it had at the start of that epoch. Lower the "
-                            "learning rate or scale the inputs.",
-                            epoch=epoch, sample=0)
-                    losses.append(total / n)
-                    self._history.append(total / n)
-                    if not _epoch_done(progress, callback, epoch, epochs, total / n,
-                                       time.perf_counter() - started, n):
-                        break
-            finally:
-                if progress is not None:
-                    progress.close()
-        return losses
+        backup = np.empty_like(self._params)
+
+        def epoch(number: int, order: IndexArray) -> float:
+            backup[...] = self._params
+            # Ctrl-C mid-epoch: KeyboardInterrupt, with the weights of the
+            # last completed step.
+            total = _core._sk_epoch(
+                self._params, *self._spec(), codes["network"], X, no_data, no_index,
+                no_index, T, weights, order, batch, code, solver.alpha, learning_rate,
+                solver.momentum, solver.beta_1, solver.beta_2, solver.epsilon, t, s1, s2)
+            if not (np.isfinite(total) and _core._all_finite(self._params)):
+                self._params[...] = backup
+                raise DivergenceError(
+                    f"training diverged in epoch {number}: the loss or the weights "
+                    "became non-finite; the network holds the weights it had at "
+                    "the start of that epoch. Lower the learning rate or scale the "
+                    "inputs.", epoch=number, sample=0)
+            return float(total)
+        return epoch
