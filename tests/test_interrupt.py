@@ -54,19 +54,26 @@ CHILD = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("batch", [1, 32])
-def test_sigint_stops_fit_quickly_at_a_completed_step(batch):
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(batch)],
+def interrupt(source, arg, delay):
+    """Run ``source`` in a child Python; once it prints "ready", wait
+    ``delay`` s and send SIGINT. Returns the JSON of its last line, when the
+    signal was sent, and its exit code."""
+    child = subprocess.Popen([sys.executable, "-c", source, arg],
                              stdout=subprocess.PIPE, text=True, env=os.environ.copy())
     try:
         assert child.stdout.readline().strip() == "ready"
-        time.sleep(0.7)                     # well inside the first epoch
+        time.sleep(delay)
         sent = time.monotonic()
         child.send_signal(signal.SIGINT)
         out, _ = child.communicate(timeout=120)
     finally:
         child.kill()
-    result = json.loads(out.strip().splitlines()[-1])
+    return json.loads(out.strip().splitlines()[-1]), sent, child.returncode
+
+
+@pytest.mark.parametrize("batch", [1, 32])
+def test_sigint_stops_fit_quickly_at_a_completed_step(batch):
+    result, sent, _ = interrupt(CHILD, str(batch), delay=0.7)  # inside the first epoch
     assert "finished" not in result, "training ended before the signal"
     assert result["stopped"] - sent < 0.5
     assert result["finite"]
@@ -104,18 +111,9 @@ SKLEARN_CHILD = textwrap.dedent("""
 @pytest.mark.parametrize("solver", ["sgd", "adam"])
 def test_sigint_during_a_scikit_learn_fit(solver):
     pytest.importorskip("sklearn")
-    child = subprocess.Popen([sys.executable, "-c", SKLEARN_CHILD, solver],
-                             stdout=subprocess.PIPE, text=True, env=os.environ.copy())
-    try:
-        assert child.stdout.readline().strip() == "ready"
-        time.sleep(1.0)                     # well before the 50 epochs end
-        sent = time.monotonic()
-        child.send_signal(signal.SIGINT)
-        out, _ = child.communicate(timeout=120)
-    finally:
-        child.kill()
-    result = json.loads(out.strip().splitlines()[-1])
+    # 1 s: well before the 50 epochs end.
+    result, sent, returncode = interrupt(SKLEARN_CHILD, solver, delay=1.0)
     assert "Training interrupted by user." in result["messages"]
     assert result["returned"] - sent < 0.5
     assert result["finite"] and result["proba"]
-    assert child.returncode == 0
+    assert returncode == 0
