@@ -1242,19 +1242,41 @@ cdef _SkBuffers sk_buffers(const NetSpec* net, Py_ssize_t n_params,
     return b
 
 
+cdef bint csr_in_bounds(Py_ssize_t n_rows, Py_ssize_t n_cols, Py_ssize_t nnz,
+                        const Py_ssize_t* indices,
+                        const Py_ssize_t* indptr) noexcept nogil:
+    # indptr runs from 0 to nnz without decreasing; every index is a column.
+    cdef Py_ssize_t r, p
+    if indptr[0] != 0 or indptr[n_rows] != nnz:
+        return False
+    for r in range(n_rows):
+        if indptr[r + 1] < indptr[r]:
+            return False
+    for p in range(nnz):
+        if indices[p] < 0 or indices[p] >= n_cols:
+            return False
+    return True
+
+
 cdef sk_check(const NetSpec* net, Py_ssize_t n_rows, const floating[:, ::1] X,
               const floating[::1] x_data, const Py_ssize_t[::1] x_indices,
               const Py_ssize_t[::1] x_indptr, const floating[:, ::1] Y,
               Py_ssize_t n_sw):
-    # The cheap shape checks the disabled bounds checks would have made; the
-    # CSR arrays' contents are checked by nncore.sklearn.
+    # The checks the disabled bounds checks would have made. X carries the
+    # number of columns in CSR mode too (as an array of no rows), and every
+    # CSR index is checked against the network's inputs here, whatever the
+    # caller checked: sk_gather writes row entries at those indices.
+    check_cols(X.shape[1], net.sizes[0], "X")
     if x_indptr.shape[0] > 0:
         if x_indptr.shape[0] != n_rows + 1 or x_indices.shape[0] != x_data.shape[0]:
             raise ValueError("inconsistent CSR arrays")
-    else:
-        check_cols(X.shape[1], net.sizes[0], "X")
-        if X.shape[0] != n_rows:
-            raise ValueError("X and Y must have the same number of rows")
+        if not csr_in_bounds(n_rows, net.sizes[0], x_indices.shape[0],
+                             &x_indices[0] if x_indices.shape[0] > 0 else NULL,
+                             &x_indptr[0]):
+            raise ValueError("X: malformed CSR matrix (indptr or indices out of "
+                             f"range for {net.sizes[0]} input columns)")
+    elif X.shape[0] != n_rows:
+        raise ValueError("X and Y must have the same number of rows")
     check_cols(Y.shape[1], net.sizes[net.n_layers], "Y")
     if Y.shape[0] != n_rows:
         raise ValueError("X and Y must have the same number of rows")
