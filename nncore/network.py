@@ -10,13 +10,12 @@ from typing import Any, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from . import _dispatch, _io, _params, _progress, _validation
+from . import _core, _io, _params, _progress, _validation
 from ._typing import Activation, EpochInfo, FloatArray, Optimizer, Output, PathLike, Seed
 
 IndexArray = npt.NDArray[np.intp]
 from .exceptions import DivergenceError
 
-_core = _dispatch.load()
 
 def _run_epochs(epoch: Callable[[int, IndexArray], float], history: list[float],
                 n: int, epochs: int, shuffle: bool, rng: np.random.Generator,
@@ -157,7 +156,7 @@ class Network:
         self._lock = threading.RLock()
         self._history: list[float] = []
         self._train_work: dict[int, FloatArray] = {}
-        self._model: _dispatch.CoreModel | None = None
+        self._model: _core.Model | None = None
         # Mini-batch path of the core: by size (-1), or forced by tests.
         self._train_path = -1
         factor = 2.0 if activation == "sigmoid" else 6.0
@@ -365,7 +364,7 @@ class Network:
 
     # -- internals ----------------------------------------------------------
 
-    def _compiled(self) -> _dispatch.CoreModel:
+    def _compiled(self) -> _core.Model:
         # The core's Model over this network's buffers, made on first use
         # (and again if the tests point this module at another variant).
         model = self._model

@@ -47,7 +47,7 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra
         "nncore.sklearn needs scikit-learn: pip install 'nncore[sklearn]'") from exc
 
 from . import _params
-from .network import _core
+from . import _core
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from nncore import _dispatch, _params
+from nncore import _core, _params
 
 sklearn = pytest.importorskip("sklearn")
 from nncore.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
@@ -68,7 +68,7 @@ def _net(sizes, dtype=np.float64):
 ])
 def test_core_checks_csr_structure_itself(indices, indptr, message):
     """The core's own check, with Python's validation bypassed."""
-    core = _dispatch.load(_dispatch.supported_variants()[0])
+    core = _core
     params, table = _net([3, 4, 2])
     data = np.ones(2)
     indices = np.array(indices, dtype=np.intp)
@@ -93,7 +93,7 @@ def test_core_checks_csr_structure_itself(indices, indptr, message):
 def test_core_checks_dense_and_csr_width_against_layout():
     """A CSR call says its width through X's columns; the core compares it
     with the first layer's inputs before touching anything."""
-    core = _dispatch.load(_dispatch.supported_variants()[0])
+    core = _core
     params, table = _net([3, 4, 2])
     data = np.ones(1)
     indices = np.array([2], dtype=np.intp)
