@@ -3,18 +3,19 @@
 
 ``Network.forward`` runs a call, and ``Network.fit`` a mini-batch, either
 through nncore's hand-written per-sample loops or through BLAS gemm per
-layer; the core chooses by the work involved (``PER_ROW_MAX_WORK`` and
-``TRAIN_ROWS_MAX_WORK`` in pyx/_core.pyx: rows x multiply-adds per row).
-This script measures both paths on the same data for a range of network
-sizes and row counts (rows per forward call, or batch size) and prints, per
-cell, the time of the row-by-row path over the BLAS path (below 1: rows win)
-and the work in multiply-adds, the quantity the thresholds are set on.
+layer. One row always goes by rows; above that the core measures the
+crossover itself, once per process and network shape (``Model.rows_max``,
+``Model.train_by_rows`` in pyx/_core.pyx). This script measures both paths on
+the same data for a range of network sizes and row counts (rows per forward
+call, or batch size) and prints, per cell, the time of the row-by-row path
+over the BLAS path (below 1: rows win) and the work in multiply-adds, and
+then what the core's own calibration chose, to compare.
 
     python benchmarks/crossover.py            # inference, one BLAS thread
     python benchmarks/crossover.py --train    # mini-batch training
 
-Not a pytest-benchmark suite: a quick table for choosing a constant, rerun
-when the kernels or the BLAS change. Timings are the best of several repeats.
+Not a pytest-benchmark suite: a quick table to check the calibration
+against. Timings are the best of several repeats.
 """
 import argparse
 import contextlib
@@ -87,9 +88,14 @@ def main():
                 cells = [measure(args, net, n, rng, threadpool_limits) for n in rows]
                 print(f"| {'-'.join(map(str, shape))} | {np.dtype(dtype).name} | "
                       + " | ".join(cells) + " |")
-    model = net._compiled()
-    print(f"\nin use: forward by rows up to {model.per_row_max_work} multiply-adds "
-          f"per call; training by rows up to {model.train_rows_max_work} per batch")
+        print("\nchosen by the core's calibration on this machine:")
+        for shape in SHAPES:
+            for dtype in (np.float32, np.float64):
+                model = nncore.Network(shape, dtype=dtype, seed=0)._compiled()
+                batches = [b for b in TRAIN_BATCHES if model.train_by_rows(b)]
+                print(f"  {'-'.join(map(str, shape))} {np.dtype(dtype).name}: forward by "
+                      f"rows up to {model.rows_max} rows; training by rows at "
+                      f"batch sizes {batches or 'none'}")
 
 
 if __name__ == "__main__":

@@ -38,17 +38,22 @@ from _kernels cimport (nn_kernels, nn_kernels_baseline, nn_kernels_avx2,
 # arrives well within a second while the check itself costs nothing.
 cdef Py_ssize_t WORK_PER_CHUNK = 1 << 23
 
-# Mini-batch training goes sample by sample through the hand-written loops
-# (rows_batch_step) while a batch's forward work, batch size x multiply-adds
-# per sample, is at most this; BLAS gemm per layer above it. Measured with
-# benchmarks/crossover.py --train (table in benchmarks/README.md).
-cdef Py_ssize_t TRAIN_ROWS_MAX_WORK = 512
+# Mini-batch training forms a batch's gradient either sample by sample
+# through the hand-written loops (rows_batch_step, sk_batch), or by BLAS gemm
+# per layer over the batch. Which is faster depends on the CPU, its BLAS
+# kernels, the network and the batch size, so it is measured once per
+# process for each (shape, codes, dtype, batch size) on first use
+# (rows_beat_blas), on synthetic data, and cached here.
+cdef dict _train_rows_cache = {}
 
 # Path choices of forward and _train_epoch: by size, or forced (tests and
 # benchmarks/crossover.py).
 PATH_AUTO, PATH_BLAS, PATH_ROWS = -1, 0, 1
 
 cnp.import_array()
+
+import numpy as _np
+from time import perf_counter as _perf_counter
 
 
 # ---------------------------------------------------------------------------
@@ -164,8 +169,8 @@ cdef void sample_backward_accumulate(const NetSpec* net, const floating* params,
                                      floating alpha, floating* grad,
                                      floating* work) noexcept nogil:
     # After sample_forward: grad += alpha * the gradient of this sample's
-    # error, params unchanged. The hand-written mini-batch step for small
-    # networks, where BLAS's cost per call would dominate (TRAIN_ROWS_MAX_WORK).
+    # error, params unchanged. The hand-written mini-batch step, where BLAS's
+    # cost per call would dominate (rows_beat_blas).
     cdef Py_ssize_t l, i, j, n_in, n_out
     cdef floating* delta = delta_buffer(net, work, 1, 0)
     cdef floating* back = delta_buffer(net, work, 1, 1)
@@ -356,6 +361,100 @@ cdef double batch_pass(const NetSpec* net, floating* params,
 
 
 # ---------------------------------------------------------------------------
+# Measured crossover of mini-batch training: row loops or BLAS
+# ---------------------------------------------------------------------------
+
+cdef bint rows_beat_blas(const NetSpec* net, Py_ssize_t batch,
+                         bint is_double) except -1:
+    """Whether a batch's gradient is formed faster sample by sample through
+    the row loops than by BLAS: best of three of each, on synthetic data of
+    the network's shape and dtype, measured once per process (cached in
+    _train_rows_cache). The row loops' cost is linear in the samples, so they
+    are timed on up to 16 and scaled; BLAS on the whole batch."""
+    cdef Py_ssize_t l, sample, n_params = 0
+    cdef double by_rows, by_blas
+    cdef bint result
+    cdef object params, X, T, grad, work
+    cdef bytes shape = (<char*>net.sizes)[:(net.n_layers + 1) * sizeof(Py_ssize_t)]
+    cdef int hidden = net.hidden, output = net.output
+    key = (shape, hidden, output, is_double, batch)
+    cached = _train_rows_cache.get(key)
+    if cached is not None:
+        return cached
+    for l in range(net.n_layers):
+        n_params += net.sizes[l + 1] * net.lds[l]
+    dtype = _np.float64 if is_double else _np.float32
+    rng = _np.random.default_rng(0)
+    params = _np.ascontiguousarray(rng.normal(0, 0.1, n_params), dtype=dtype)
+    X = _np.ascontiguousarray(rng.random((batch, net.sizes[0])), dtype=dtype)
+    T = _np.zeros((batch, net.sizes[net.n_layers]), dtype=dtype)
+    T[:, 0] = 1
+    grad = _np.zeros(n_params, dtype=dtype)
+    work = _np.empty(workspace_size(net, batch), dtype=dtype)
+    sample = min(batch, 16)
+    # The rows on a sample (best of 3), BLAS once on the whole batch, and
+    # twice more only when the two are within a factor of 2 (noise could
+    # then decide): large networks are measured in a few of their steps.
+    if is_double:
+        by_rows = time_gradient_d(net, params, X, T, grad, work, sample, True, 3)
+        by_blas = time_gradient_d(net, params, X, T, grad, work, batch, False, 1)
+    else:
+        by_rows = time_gradient_f(net, params, X, T, grad, work, sample, True, 3)
+        by_blas = time_gradient_f(net, params, X, T, grad, work, batch, False, 1)
+    by_rows = by_rows * batch / sample
+    if 0.5 * by_rows < by_blas < 2 * by_rows:
+        if is_double:
+            by_blas = min(by_blas, time_gradient_d(net, params, X, T, grad, work,
+                                                   batch, False, 2))
+        else:
+            by_blas = min(by_blas, time_gradient_f(net, params, X, T, grad, work,
+                                                   batch, False, 2))
+    result = by_rows < by_blas
+    _train_rows_cache[key] = result
+    return result
+
+
+cdef double time_gradient_d(const NetSpec* net, double[::1] params,
+                            const double[:, ::1] X, const double[:, ::1] T,
+                            double[::1] grad, double[::1] work,
+                            Py_ssize_t count, bint by_rows, int repeats) except -1:
+    return time_gradient(net, &params[0], &X[0, 0], X.shape[1], &T[0, 0],
+                         T.shape[1], &grad[0], &work[0], count, by_rows, repeats)
+
+
+cdef double time_gradient_f(const NetSpec* net, float[::1] params,
+                            const float[:, ::1] X, const float[:, ::1] T,
+                            float[::1] grad, float[::1] work,
+                            Py_ssize_t count, bint by_rows, int repeats) except -1:
+    return time_gradient(net, &params[0], &X[0, 0], X.shape[1], &T[0, 0],
+                         T.shape[1], &grad[0], &work[0], count, by_rows, repeats)
+
+
+cdef double time_gradient(const NetSpec* net, floating* params,
+                          const floating* X, Py_ssize_t ldx, const floating* T,
+                          Py_ssize_t ldt, floating* grad, floating* work,
+                          Py_ssize_t count, bint by_rows, int repeats) except -1:
+    # Best of repeats: the gradient of the first count rows of X into grad.
+    cdef double best = 1e300, start
+    cdef int repeat
+    cdef Py_ssize_t k
+    for repeat in range(repeats):
+        start = _perf_counter()
+        with nogil:
+            if by_rows:
+                for k in range(count):
+                    sample_forward(net, params, X + k * ldx, T + k * ldt, work, False)
+                    sample_backward_accumulate(net, params, X + k * ldx, T + k * ldt,
+                                               <floating>1, grad, work)
+            else:
+                batch_pass(net, params, X, ldx, T, <floating*>NULL, <Py_ssize_t*>NULL,
+                           count, MODE_BACKWARD, <floating>1, grad, <floating*>NULL,
+                           work)
+        best = min(best, _perf_counter() - start)
+    return best
+
+
+# ---------------------------------------------------------------------------
 # Private entry points (called only from nncore.network, after validation)
 # ---------------------------------------------------------------------------
 
@@ -509,8 +608,8 @@ def _train_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout,
     restores that copy and n_done is then the chunk's start. So params always
     holds the result of a completed, finite step. Ctrl-C between chunks
     raises KeyboardInterrupt with params at the last completed step.
-    Mini-batches of small networks go sample by sample through the
-    hand-written loops, larger ones through BLAS (TRAIN_ROWS_MAX_WORK);
+    Mini-batches go sample by sample through the hand-written loops or
+    through BLAS, whichever was measured faster here (rows_beat_blas);
     ``path`` forces one (PATH_BLAS, PATH_ROWS).
     """
     cdef NetSpec net = make_spec(layout, hidden, output, params.shape[0])
@@ -523,7 +622,6 @@ def _train_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout,
     cdef double err, total = 0, chunk_total
     cdef floating rate = <floating>lr
     cdef floating* grad = NULL
-    cdef Py_ssize_t l, row_work = 0
     check_work(&net, batch, work.shape[0])
     check_cols(X.shape[1], net.sizes[0], "X")
     check_cols(T.shape[1], net.sizes[net.n_layers], "T")
@@ -537,10 +635,8 @@ def _train_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout,
     # A step costs about three multiply-adds per weight and sample: forward,
     # error for the layer below, update.
     steps_per_chunk = max(1, WORK_PER_CHUNK // (3 * n_params * batch))
-    for l in range(net.n_layers):
-        row_work += net.sizes[l] * net.sizes[l + 1]
     if batch > 1 and (path == PATH_ROWS or
-                      (path == PATH_AUTO and batch * row_work <= TRAIN_ROWS_MAX_WORK)):
+                      (path == PATH_AUTO and rows_beat_blas(&net, batch, floating is double))):
         grad = <floating*>malloc(n_params * sizeof(floating))
         if grad == NULL:
             raise MemoryError("no memory for the mini-batch gradient")
@@ -643,14 +739,19 @@ def _bench_weight_traffic(floating[::1] params, const Py_ssize_t[:, ::1] layout,
 cdef Py_ssize_t FORWARD_ROWS = 1024
 
 # Inference path for a call: row by row through the hand-written
-# matrix-vector loops, or BLAS gemm per layer over FORWARD_ROWS rows. Rows go
-# by hand while the call's whole work (rows x multiply-adds per row) is at
-# most PER_ROW_MAX_WORK. Measured with benchmarks/crossover.py (table in
-# benchmarks/README.md): OpenBLAS's gemm with one row is already as fast as
-# these loops from about 2k multiply-adds per row up, and wins for every
-# larger batch; the hand-written loops win only for tiny networks and a few
-# rows, where gemm's fixed cost per call dominates.
-cdef Py_ssize_t PER_ROW_MAX_WORK = 1024
+# matrix-vector loops, or BLAS gemm per layer over FORWARD_ROWS rows. One row
+# is a matrix-vector product and always goes by rows (gemm with one row packs
+# the whole weight matrix on every call: 29 us against 7.6 us for the loops'
+# equivalent, sgemv, on a 784 x 128 layer of an AVX2-only EPYC). Above one
+# row the crossover depends on the CPU and its BLAS kernels, so it is
+# measured once per process for each network shape and dtype, on first use
+# (Model.calibrate_rows), among 2, 4, ..., CALIBRATE_MAX_ROWS rows; calls of
+# more rows go through gemm, which reads each weight once per call where the
+# loops read it once per row.
+cdef Py_ssize_t CALIBRATE_MAX_ROWS = 64
+
+# Calibrated crossovers of this process, by network shape and dtype.
+cdef dict _rows_max_cache = {}
 
 
 cdef int forward_rows(const NetSpec* net, Py_ssize_t n_params,
@@ -719,6 +820,8 @@ cdef class Model:
     cdef NetSpec net
     cdef int typenum
     cdef Py_ssize_t n_params, row_work
+    # Most rows a forward call takes by rows (-1: not measured yet).
+    cdef Py_ssize_t rows_limit
     # One work space kept between forward calls (fresh pages from the OS
     # cost about a tenth of a batch-1024 call), lent to one call at a time;
     # a call that finds it lent out allocates its own. Taken and returned
@@ -773,16 +876,54 @@ cdef class Model:
         self.row_work = 0
         for l in range(self.net.n_layers):
             self.row_work += self.net.sizes[l] * self.net.sizes[l + 1]
+        self.rows_limit = -1
 
     @property
-    def per_row_max_work(self):
-        """Multiply-adds per call up to which ``forward`` goes row by row."""
-        return PER_ROW_MAX_WORK
+    def rows_max(self):
+        """Most rows a ``forward`` call takes through the row loops (BLAS above),
+        measured on first use (see calibrate_rows)."""
+        if self.rows_limit < 0:
+            self.rows_limit = self.calibrate_rows()
+        return self.rows_limit
 
-    @property
-    def train_rows_max_work(self):
-        """Multiply-adds per mini-batch up to which training goes sample by sample."""
-        return TRAIN_ROWS_MAX_WORK
+    cdef Py_ssize_t calibrate_rows(self) except -1:
+        # The largest k in 1, 2, 4, ..., CALIBRATE_MAX_ROWS for which the row
+        # loops beat gemm on k rows (best of 3, synthetic inputs in [0, 1)),
+        # cached for the process by shape and dtype. The row loops' cost is
+        # linear in the rows, so it is measured once, on 8 rows.
+        cdef Py_ssize_t k, rows_max = 1
+        cdef double per_row
+        key = (tuple([self.net.sizes[l] for l in range(self.net.n_layers + 1)]),
+               self.typenum, self.net.hidden, self.net.output)
+        cached = _rows_max_cache.get(key)
+        if cached is not None:
+            return cached
+        X = _np.random.default_rng(0).random((CALIBRATE_MAX_ROWS, self.net.sizes[0]))
+        X = _np.ascontiguousarray(X, dtype=self.params.dtype)
+        per_row = self.best_time(X[:8], True) / 8
+        k = 2
+        while k <= CALIBRATE_MAX_ROWS:
+            if self.best_time(X[:k], False) < k * per_row:
+                break
+            rows_max = k
+            k *= 2
+        _rows_max_cache[key] = rows_max
+        return rows_max
+
+    cdef double best_time(self, cnp.ndarray X, bint per_row) except -1:
+        cdef double best = 1e300, start
+        cdef int repeat
+        for repeat in range(3):
+            start = _perf_counter()
+            self.run(X, per_row)
+            best = min(best, _perf_counter() - start)
+        return best
+
+    def train_by_rows(self, Py_ssize_t batch):
+        """Whether mini-batches of ``batch`` samples train sample by sample
+        through the row loops (True) or by BLAS (measured on first use)."""
+        return batch == 1 or rows_beat_blas(&self.net, batch,
+                                            self.typenum == cnp.NPY_DOUBLE)
 
     @property
     def work_per_row(self):
@@ -797,16 +938,12 @@ cdef class Model:
         C-contiguous, aligned, in native byte order, with only finite values
         (checked as the rows are used); otherwise None is returned
         and no result (the caller then validates and converts X, or says
-        what is wrong with it). ``path``: PATH_AUTO chooses by size,
-        PATH_BLAS and PATH_ROWS force one (for tests and benchmarks).
+        what is wrong with it). ``path``: PATH_AUTO chooses by the rows
+        (rows_max), PATH_BLAS and PATH_ROWS force one (tests, benchmarks).
         """
-        cdef cnp.ndarray A, out
+        cdef cnp.ndarray A
         cdef Py_ssize_t n, n_cols
-        cdef cnp.npy_intp dims[2]
         cdef bint per_row
-        cdef int status
-        cdef size_t item
-        cdef void* work
         if not cnp.PyArray_Check(X):
             return None
         A = <cnp.ndarray>X
@@ -819,9 +956,23 @@ cdef class Model:
         if n < 1 or n_cols != self.net.sizes[0]:
             return None
         if path == PATH_AUTO:
-            per_row = n * self.row_work <= PER_ROW_MAX_WORK
+            per_row = n == 1
+            if 1 < n <= CALIBRATE_MAX_ROWS:
+                if self.rows_limit < 0:
+                    self.rows_limit = self.calibrate_rows()
+                per_row = n <= self.rows_limit
         else:
             per_row = path == PATH_ROWS
+        return self.run(A, per_row)
+
+    cdef object run(self, cnp.ndarray A, bint per_row):
+        # forward's work on an input it has accepted.
+        cdef cnp.ndarray out
+        cdef Py_ssize_t n = cnp.PyArray_DIM(A, 0)
+        cdef cnp.npy_intp dims[2]
+        cdef int status
+        cdef size_t item
+        cdef void* work
         dims[0] = n
         dims[1] = self.net.sizes[self.net.n_layers]
         out = cnp.PyArray_EMPTY(2, dims, self.typenum, 0)
@@ -1075,24 +1226,21 @@ cdef void sk_gather(Py_ssize_t n_features, Py_ssize_t n_out, const floating* X,
 
 cdef double sk_batch(const NetSpec* net, floating* params, Py_ssize_t n_params,
                      int loss_kind, const floating* xb, const floating* yb,
-                     const floating* swb, Py_ssize_t batch, double* sw_sum,
-                     floating* grad, floating* work) noexcept nogil:
+                     const floating* swb, Py_ssize_t batch, bint by_rows,
+                     double* sw_sum, floating* grad, floating* work) noexcept nogil:
     # grad += gradient of the batch's weighted error sum (params unchanged);
     # returns the weighted loss sum, and the weight sum in sw_sum. Single
-    # samples and small batches of small networks go sample by sample through
-    # the hand-written loops (BLAS's cost per call would dominate), the rest
-    # through BLAS (TRAIN_ROWS_MAX_WORK, as in _train_epoch).
-    cdef Py_ssize_t k, l, row_work = 0
+    # samples, and batches where the caller measured the row loops faster
+    # (by_rows: rows_beat_blas), go sample by sample, the rest through BLAS.
+    cdef Py_ssize_t k
     cdef Py_ssize_t n_in = net.sizes[0], n_out = net.sizes[net.n_layers]
     cdef double s = batch, loss = 0, e
-    for l in range(net.n_layers):
-        row_work += net.sizes[l] * net.sizes[l + 1]
     if swb != NULL:
         s = 0
         for k in range(batch):
             s += swb[k]
     sw_sum[0] = s
-    if batch == 1 or batch * row_work <= TRAIN_ROWS_MAX_WORK:
+    if batch == 1 or by_rows:
         for k in range(batch):
             e = sample_forward(net, params, xb + k * n_in, yb + k * n_out, work, False)
             if loss_kind == SK_NETWORK:
@@ -1227,6 +1375,7 @@ def _sk_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
     cdef unsigned int fp_state
     cdef Py_ssize_t n_features = net.sizes[0], n_out = net.sizes[net.n_layers]
     cdef double total = 0, loss, sq, sw_sum
+    cdef bint by_rows
     cdef SolverStep step_params
     cdef const floating* xp = NULL
     cdef const floating* dp = NULL
@@ -1248,6 +1397,7 @@ def _sk_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
             raise ValueError(f"order[{k}] = {order[k]} is not a row of X")
     if n == 0:
         return 0.0
+    by_rows = batch > 1 and rows_beat_blas(&net, min(batch, n), floating is double)
     b = sk_buffers(&net, n_params, min(batch, n), sizeof(floating))
     sk_pointers(X, x_data, x_indices, x_indptr, &xp, &dp, &ip, &pp)
     if sw.shape[0] > 0:
@@ -1287,7 +1437,7 @@ def _sk_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
                     loss = sk_batch(&net, &params[0], n_params, loss_kind,
                                     <floating*>b.xb, <floating*>b.yb,
                                     <floating*>b.swb if swp != NULL else <floating*>NULL,
-                                    todo, &sw_sum, <floating*>b.grad,
+                                    todo, by_rows, &sw_sum, <floating*>b.grad,
                                     <floating*>b.work)
                     step_params.sw_sum = sw_sum
                     sq = sk_update(&net, &params[0], <floating*>b.grad, s1p, s2p,
@@ -1322,6 +1472,7 @@ def _sk_loss_grad(const floating[::1] params, const Py_ssize_t[:, ::1] layout,
     cdef const Py_ssize_t* pp = NULL
     cdef const floating* swp = NULL
     cdef floating* acc = &grad[0]
+    cdef bint by_rows
     cdef SolverStep gradient_only
     cdef _SkBuffers b
     sk_check(&net, n_rows, X, x_data, x_indices, x_indptr, Y, sw.shape[0])
@@ -1330,6 +1481,7 @@ def _sk_loss_grad(const floating[::1] params, const Py_ssize_t[:, ::1] layout,
     if n_rows < 1 or batch < 1:
         raise ValueError("need at least one row and a positive batch")
     batch = min(batch, n_rows)
+    by_rows = batch > 1 and rows_beat_blas(&net, batch, floating is double)
     b = sk_buffers(&net, 0, batch, sizeof(floating))
     sk_pointers(X, x_data, x_indices, x_indptr, &xp, &dp, &ip, &pp)
     if sw.shape[0] > 0:
@@ -1344,7 +1496,7 @@ def _sk_loss_grad(const floating[::1] params, const Py_ssize_t[:, ::1] layout,
             loss += sk_batch(&net, <floating*>&params[0], n_params, loss_kind,
                              <floating*>b.xb, <floating*>b.yb,
                              <floating*>b.swb if swp != NULL else <floating*>NULL,
-                             todo, &s, acc, <floating*>b.work)
+                             todo, by_rows, &s, acc, <floating*>b.work)
             sw_sum += s
             pos += todo
         PyErr_CheckSignals()
@@ -1391,10 +1543,18 @@ def _sk_forward(const floating[::1] params, const Py_ssize_t[:, ::1] layout,
                 xb = <floating*>b.xb
             else:
                 xb = xp + pos * n_features
-            batch_pass(&net, <floating*>&params[0], xb, n_features,
-                       <floating*>NULL, <floating*>NULL, <Py_ssize_t*>NULL,
-                       todo, MODE_FORWARD, 0, <floating*>NULL, &out[pos, 0],
-                       <floating*>b.work)
+            if todo == 1:
+                # One row: a matrix-vector product, never gemm with m = 1.
+                sample_forward(&net, <floating*>&params[0], xb, <floating*>NULL,
+                               <floating*>b.work, False)
+                memcpy(&out[pos, 0], layer_acts(&net, <floating*>b.work, 1,
+                                                net.n_layers - 1),
+                       n_out * sizeof(floating))
+            else:
+                batch_pass(&net, <floating*>&params[0], xb, n_features,
+                           <floating*>NULL, <floating*>NULL, <Py_ssize_t*>NULL,
+                           todo, MODE_FORWARD, 0, <floating*>NULL, &out[pos, 0],
+                           <floating*>b.work)
             pos += todo
         PyErr_CheckSignals()
 
