@@ -29,7 +29,7 @@ from typing import Any, TypeVar, cast
 import numpy as np
 import numpy.typing as npt
 
-from . import _dispatch
+from . import _dispatch, _params
 
 _core = _dispatch.load()
 
@@ -150,23 +150,94 @@ def physical_memory() -> int | None:
         return None
 
 
-def check_memory(sizes: Sequence[int], dtype: npt.DTypeLike) -> None:
-    """Refuse a network whose parameters alone would not fit in RAM.
+def _read_number(path: str, key: str | None = None) -> int | None:
+    # An integer from a /proc or /sys file (its first word, or the value of
+    # the line "key: value"); None if absent, unreadable or unlimited ("max").
+    try:
+        with open(path, encoding="ascii") as file:
+            if key is None:
+                return int(file.read().split()[0])
+            for line in file:
+                name, _, value = line.partition(":")
+                if name == key:
+                    words = value.split()
+                    # /proc/meminfo and /proc/self/status count in kB.
+                    scale = 1024 if words[1:] == ["kB"] else 1
+                    return int(words[0]) * scale
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
 
-    Checked before anything is allocated, so an absurd size is a clear
-    ValueError instead of a MemoryError or the machine swapping.
+
+def available_memory() -> int | None:
+    """Bytes this process can still allocate without swapping or hitting a
+    limit: the smallest of the machine's RAM, the memory the kernel reports
+    available (MemAvailable), the room left in the process's cgroup, and the
+    room left under its address-space and data rlimits. None if none of them
+    can be asked."""
+    limits = [physical_memory(), _read_number("/proc/meminfo", "MemAvailable")]
+    for cgroup_max, cgroup_used in (
+            ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+            ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
+             "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+        cap, used = _read_number(cgroup_max), _read_number(cgroup_used)
+        # cgroup v1 says "no limit" with a huge number, not "max".
+        if cap is not None and used is not None and cap < 2**60:
+            limits.append(max(cap - used, 0))
+    try:
+        import resource
+    except ImportError:     # not POSIX
+        pass
+    else:
+        for which, key in ((resource.RLIMIT_AS, "VmSize"),
+                           (getattr(resource, "RLIMIT_DATA", None), "VmData")):
+            if which is None:
+                continue
+            soft = resource.getrlimit(which)[0]
+            used = _read_number("/proc/self/status", key)
+            if soft != resource.RLIM_INFINITY and used is not None:
+                limits.append(max(soft - used, 0))
+    known = [limit for limit in limits if limit is not None]
+    return min(known) if known else None
+
+
+def network_bytes(sizes: Sequence[int], dtype: npt.DTypeLike) -> tuple[int, int]:
+    """(entries, bytes) that constructing a network of ``sizes`` allocates:
+    the flat buffer with every unit's row padded to 64 bytes (``_params``),
+    its alignment slack, and the chunk the initial weights are drawn in."""
+    itemsize = np.dtype(dtype).itemsize
+    per_line = _params.ALIGNMENT // itemsize
+    entries = sum(-(-(sizes[l] + 1) // per_line) * per_line * sizes[l + 1]
+                  for l in range(len(sizes) - 1))
+    n_bytes = (entries * itemsize + _params.ALIGNMENT
+               + _params.DRAW_CHUNK * np.dtype(np.float64).itemsize)
+    return entries, n_bytes
+
+
+def check_memory(sizes: Sequence[int], dtype: npt.DTypeLike) -> None:
+    """Refuse a network whose construction would not fit in memory.
+
+    Counts what the constructor really allocates (``network_bytes``) and is
+    checked before anything is allocated, so an absurd size is a clear
+    ValueError instead of a MemoryError, the machine swapping or the
+    out-of-memory killer.
     """
-    entries = sum((sizes[l] + 1) * sizes[l + 1] for l in range(len(sizes) - 1))
-    check_bytes(entries * np.dtype(dtype).itemsize,
-                f"the parameters of layer_sizes {list(sizes)}")
+    entries, n_bytes = network_bytes(sizes, dtype)
+    check_bytes(n_bytes, f"the parameters of layer_sizes {list(sizes)} ({entries:,} "
+                f"{np.dtype(dtype).name} entries, each unit's row padded to "
+                f"{_params.ALIGNMENT} bytes)")
 
 
 def check_bytes(n_bytes: int, what: str) -> None:
-    """ValueError unless n_bytes (an allocation about to be made) fits in RAM."""
-    limit = physical_memory() or 2**40
+    """ValueError unless n_bytes (allocations about to be made) fit in the
+    memory available to this process (``available_memory``)."""
+    physical = physical_memory() or 2**40
+    limit = available_memory() or physical
     if n_bytes > limit:
         raise ValueError(f"{what} would need {n_bytes / 2**30:.1f} GiB, more than "
-                         f"this machine's {limit / 2**30:.1f} GiB of memory")
+                         f"the {limit / 2**30:.1f} GiB of memory available (this "
+                         f"machine has {physical / 2**30:.1f} GiB); use smaller "
+                         "layers or batches, or free memory")
 
 
 def _numeric_array(data: npt.ArrayLike, name: str) -> npt.NDArray[Any]:

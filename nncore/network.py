@@ -163,11 +163,11 @@ class Network:
         factor = 2.0 if activation == "sigmoid" else 6.0
         for l in range(len(sizes) - 1):
             n_in, n_out = sizes[l], sizes[l + 1]
-            bound = np.sqrt(factor / (n_in + n_out))
+            bound = float(np.sqrt(factor / (n_in + n_out)))
             # Drawn in float64 in scikit-learn's order (coefs, then
-            # intercepts), then stored in the network's dtype.
-            self._weights[l][...] = self._rng.uniform(-bound, bound, (n_in, n_out))
-            self._biases[l][...] = self._rng.uniform(-bound, bound, n_out)
+            # intercepts), a chunk at a time, and stored in the network's dtype.
+            _params.draw_uniform(self._rng, bound, self._weights[l])
+            _params.draw_uniform(self._rng, bound, self._biases[l])
 
     # -- properties ---------------------------------------------------------
 
@@ -377,11 +377,19 @@ class Network:
         return (self._layout, _params.ACTIVATIONS[self._activation],
                 _params.OUTPUTS[self._output])
 
-    def _work(self, batch: int) -> FloatArray:
+    def _check_work(self, batch: int, copies: float = 0.0, what: str = "") -> int:
+        # Entries of the core's work space for batches of up to ``batch``
+        # rows, after checking that it fits in memory together with
+        # ``copies`` parameter-sized buffers (named by ``what``) that are
+        # about to be allocated too.
         entries = _core._workspace_size(self._layout, batch)
-        _validation.check_bytes(entries * self._dtype.itemsize,
-                                f"the work space of a batch of {batch} samples")
-        return np.empty(entries, dtype=self._dtype)
+        extra = int(copies * self._params.shape[0])
+        _validation.check_bytes((entries + extra) * self._dtype.itemsize,
+                                f"the work space of a batch of {batch} samples{what}")
+        return int(entries)
+
+    def _work(self, batch: int, copies: float = 0.0, what: str = "") -> FloatArray:
+        return np.empty(self._check_work(batch, copies, what), dtype=self._dtype)
 
     def _inputs(self, X: npt.ArrayLike, y: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
         X = _validation.as_input(X, self._dtype, self._sizes[0])
@@ -399,9 +407,10 @@ class Network:
     def _loss_grad(self, X: FloatArray, T: FloatArray,
                    want_grad: bool) -> tuple[float, FloatArray]:
         batch = min(CHUNK_ROWS, X.shape[0])
+        work = self._work(batch, want_grad, " and the gradient" if want_grad else "")
         grad = np.empty(self._params.shape[0] if want_grad else 0, dtype=self._dtype)
         total = _core._loss_grad(self._params, *self._spec(), X, T, grad,
-                                 want_grad, self._work(batch), batch)
+                                 want_grad, work, batch)
         return total / X.shape[0], grad
 
     # -- public API -----------------------------------------------------------
@@ -714,11 +723,19 @@ class Network:
                      learning_rate: float) -> Callable[[int, IndexArray], float]:
         # An epoch of plain SGD on the fused kernels (_core._train_epoch),
         # which stop at a non-finite value with the last finite weights.
+        # Allocated here: a backup of the weights, the core's mini-batch
+        # gradient (batch > 1) and, unless kept from an earlier call, the
+        # work space; all checked before any is allocated.
+        copies = 1 + (batch > 1)
         work = self._train_work.get(batch)
         if work is None:
             # One work space per batch size, kept for later calls.
-            self._train_work = {batch: self._work(batch)}
-            work = self._train_work[batch]
+            self._train_work = {}
+            self._train_work[batch] = work = self._work(
+                batch, copies, ", a backup of the weights and their gradient")
+        else:
+            _validation.check_bytes(copies * self._params.nbytes,
+                                    "a backup of the weights and their gradient")
         backup = np.empty_like(self._params)
 
         def epoch(number: int, order: IndexArray) -> float:
@@ -747,8 +764,14 @@ class Network:
         adam = solver.optimizer == "adam"
         code = codes["adam"] if adam else codes["nesterov" if solver.nesterov else "sgd"]
         n_params = self._params.shape[0]
-        _validation.check_bytes(3 * n_params * self._dtype.itemsize,
-                                "the optimizer state and a backup of the weights")
+        # Allocated here and by the core, checked before any is: the
+        # optimizer state (one or, for Adam, two copies of the weights), a
+        # backup of the weights, the core's gradient, its gathered batch and
+        # work space.
+        n_rows = min(batch, X.shape[0])
+        gathered = n_rows * (self._sizes[0] + self._sizes[-1] + 1) / n_params
+        self._check_work(n_rows, 3 + adam + gathered,
+                   ", the optimizer state, a backup of the weights and the gradient")
         s1 = _params.zeros(n_params, self._dtype)
         s2 = _params.zeros(n_params if adam else 0, self._dtype)
         t = np.zeros(1, dtype=np.intp)
