@@ -663,8 +663,10 @@ class Network:
             completed step shortly before (``sample`` says which; with the
             keyword-only options, the weights from the start of that epoch).
         KeyboardInterrupt
-            On Ctrl-C, within milliseconds; the network keeps the weights of
-            the last completed step and can go on training.
+            On Ctrl-C, within milliseconds; the network keeps the finite
+            weights of the last completed step (with the keyword-only
+            options, those of the start of the epoch if the last step's were
+            no longer finite) and can go on training.
 
         Examples
         --------
@@ -782,12 +784,19 @@ class Network:
 
         def epoch(number: int, order: IndexArray) -> float:
             backup[...] = self._params
-            # Ctrl-C mid-epoch: KeyboardInterrupt, with the weights of the
-            # last completed step.
-            total = _core._sk_epoch(
-                self._params, *self._spec(), codes["network"], X, no_data, no_index,
-                no_index, T, weights, order, batch, code, solver.alpha, learning_rate,
-                solver.momentum, solver.beta_1, solver.beta_2, solver.epsilon, t, s1, s2)
+            try:
+                total = _core._sk_epoch(
+                    self._params, *self._spec(), codes["network"], X, no_data,
+                    no_index, no_index, T, weights, order, batch, code, solver.alpha,
+                    learning_rate, solver.momentum, solver.beta_1, solver.beta_2,
+                    solver.epsilon, t, s1, s2)
+            except BaseException:
+                # Ctrl-C mid-epoch leaves the weights of the last completed
+                # step; if those went non-finite earlier in the epoch, the
+                # epoch's starting weights (also a completed step) instead.
+                if not _core._all_finite(self._params):
+                    self._params[...] = backup
+                raise
             if not (np.isfinite(total) and _core._all_finite(self._params)):
                 self._params[...] = backup
                 raise DivergenceError(
