@@ -64,6 +64,22 @@ def check_int(value: object, name: str, minimum: int = 1) -> int:
     return value
 
 
+def as_generator(seed: object, name: str = "seed") -> np.random.Generator:
+    """``np.random.default_rng(seed)``, with errors that name the argument."""
+    expected = (f"{name} must be None, a non-negative integer or a "
+                "numpy.random.Generator")
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, (bool, np.bool_)) \
+            and seed < 0:
+        raise ValueError(f"{expected}, got {seed}; pick any integer >= 0 (the same "
+                         "one gives the same network), or None for a fresh seed")
+    try:
+        return np.random.default_rng(cast(Any, seed))
+    except TypeError as exc:
+        raise TypeError(f"{expected}, got {type(seed).__name__} ({exc})") from exc
+    except ValueError as exc:
+        raise ValueError(f"{expected}, got {seed!r} ({exc})") from exc
+
+
 def check_learning_rate(value: object, dtype: npt.DTypeLike) -> float:
     """A finite learning rate >= 0 that stays finite, and non-zero if it was, in dtype.
 

@@ -146,7 +146,7 @@ class Network:
                              f"{sizes[-1]}; use output='sigmoid' for one unit")
         self._dtype = np.dtype(_validation.check_dtype(dtype))
         _validation.check_memory(sizes, self._dtype)
-        self._rng = np.random.default_rng(seed)
+        self._rng = _validation.as_generator(seed)
         self._sizes = sizes
         self._activation = activation
         self._output = output
@@ -222,11 +222,13 @@ class Network:
 
     @property
     def params(self) -> FloatArray:
-        """The flat parameter buffer; writes change the network.
+        """The flat parameter buffer, as a view: writes change the network.
 
         Each unit's weights and bias form one row, padded with zeros to a
         multiple of 64 bytes (see ``nncore._params``); ``weights`` and
-        ``biases`` are views of it.
+        ``biases`` are views of it. Each access gives a new view, so setting
+        its ``flags.writeable`` or ``shape`` changes that view only: the
+        network keeps training into its buffer.
 
         Examples
         --------
@@ -238,7 +240,7 @@ class Network:
         >>> float(abs(net.weights[0]).max())
         0.0
         """
-        return self._params
+        return self._params.view()
 
     @property
     def weights(self) -> list[FloatArray]:
@@ -254,7 +256,7 @@ class Network:
         >>> float(net.weights[1][0, 0])
         0.5
         """
-        return list(self._weights)
+        return [w.view() for w in self._weights]
 
     @property
     def biases(self) -> list[FloatArray]:
@@ -267,7 +269,7 @@ class Network:
         >>> [b.shape for b in net.biases]
         [(3,), (2,)]
         """
-        return list(self._biases)
+        return [b.view() for b in self._biases]
 
     @property
     def history(self) -> list[float]:
@@ -708,7 +710,7 @@ class Network:
         sw = None
         if sample_weight is not None:
             sw = _validation.as_sample_weight(sample_weight, n, self._dtype)
-        rng = self._rng if seed is None else np.random.default_rng(seed)
+        rng = self._rng if seed is None else _validation.as_generator(seed)
         solver = None
         if optimizer == "adam" or momentum != 0 or alpha != 0 or sw is not None:
             solver = _Solver(optimizer, momentum, bool(nesterov), alpha, beta_1,

@@ -829,3 +829,59 @@ def test_learning_rate_must_be_representable_in_a_float32_network():
 def test_dtype_none_is_refused():
     with pytest.raises(TypeError, match="dtype must be float32 or float64, got None"):
         nncore.Network([2, 3, 2], dtype=None)
+
+
+# ---------------------------------------------------------------------------
+# Seeds, and what users do to net.params (issue 11, item 14)
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("seed, exception, match", [
+    (-1, ValueError, r"seed must be None, a non-negative integer or a "
+                     r"numpy.random.Generator, got -1; pick any integer >= 0"),
+    (np.int64(-5), ValueError, r"seed must be .* got -5"),
+    ("abc", TypeError, r"seed must be None, a non-negative integer or a "
+                       r"numpy.random.Generator, got str"),
+    (1.5, TypeError, r"seed must be .* got float"),
+])
+def test_bad_seed_names_the_argument(seed, exception, match):
+    with pytest.raises(exception, match=match):
+        nncore.Network([2, 2], seed=seed)
+    net = nncore.Network([2, 2], seed=0)
+    with pytest.raises(exception, match=match):
+        net.fit([[0., 1.]], [1], seed=seed)
+    assert net.history == []
+
+
+def _read_only(view):
+    view.flags.writeable = False
+
+
+def _reshaped(view):
+    view.shape = (view.shape[0] // 2, 2)
+
+
+def _retyped(view):
+    view.dtype = np.int64 if view.dtype == np.float64 else np.int32
+
+
+@pytest.mark.parametrize("tamper", [_read_only, _reshaped, _retyped])
+def test_changing_the_params_view_does_not_break_the_network(dtype, tamper):
+    # Made read-only, reshaped or retyped in place, net.params used to be the
+    # network's own buffer: fit then failed with "buffer source array is
+    # read-only" or "No matching signature found". Each access is now a view
+    # of its own, so the change stays with that view.
+    X, y = [[0., 1.], [1., 0.]], [0, 1]
+    net = nncore.Network([2, 3, 2], dtype=dtype, seed=0)
+    fresh = nncore.Network([2, 3, 2], dtype=dtype, seed=0)
+    tamper(net.params)
+    for weights in net.weights + net.biases:
+        weights.flags.writeable = False
+    assert net.params.shape == fresh.params.shape
+    assert net.params.flags.writeable and net.weights[0].flags.writeable
+    np.testing.assert_array_equal(net.forward(X), fresh.forward(X))
+    assert net.fit(X, y, epochs=2, seed=0) == fresh.fit(X, y, epochs=2, seed=0)
+    net.train_step(X, y)
+    fresh.train_step(X, y)
+    np.testing.assert_array_equal(net.params, fresh.params)
+    net.params[...] = 0     # writes through a view still change the network
+    np.testing.assert_array_equal(net.forward(X), 0.5)   # softmax of zeros
