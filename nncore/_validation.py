@@ -80,20 +80,21 @@ def as_generator(seed: object, name: str = "seed") -> np.random.Generator:
         raise ValueError(f"{expected}, got {seed!r} ({exc})") from exc
 
 
-def check_learning_rate(value: object, dtype: npt.DTypeLike) -> float:
+def check_learning_rate(value: object, dtype: npt.DTypeLike,
+                        name: str = "learning_rate") -> float:
     """A finite learning rate >= 0 that stays finite, and non-zero if it was, in dtype.
 
     0 is allowed: a step at learning rate 0 leaves every weight exactly as it
     was (useful to measure the training loss without changing anything).
     """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"learning_rate must be a real number, got {type(value).__name__}")
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
     value = float(value)
     if not np.isfinite(value) or value < 0:
-        raise ValueError(f"learning_rate must be a finite number >= 0, got {value}")
+        raise ValueError(f"{name} must be a finite number >= 0, got {value}")
     info = np.finfo(dtype)
     if value != 0 and not float(info.tiny) <= value <= float(info.max):
-        raise ValueError(f"learning_rate {value} is not representable in "
+        raise ValueError(f"{name} {value} is not representable in "
                          f"{np.dtype(dtype).name} (0, or between {info.tiny} and {info.max})")
     return value
 
@@ -307,11 +308,15 @@ def as_input(X: npt.ArrayLike, dtype: npt.DTypeLike, n_features: int,
 def as_target(y: npt.ArrayLike, output: str, n_out: int, dtype: npt.DTypeLike,
               n_samples: int, name: str = "y") -> npt.NDArray[np.floating[Any]]:
     """Validate targets and return them as a C-contiguous (n_samples, n_out) array."""
+    if output != "identity":
+        _refuse_string_labels(y, output, n_out, name)
     array = _numeric_array(y, name)
     if array.ndim not in (1, 2):
         raise ValueError(f"{name} must be 1-D or 2-D, got {array.ndim}-D")
     if array.shape[0] != n_samples:
         raise ValueError(f"{name} has {array.shape[0]} samples, but X has {n_samples}")
+    if output == "softmax" and array.ndim == 2 and array.shape[1] == 1 and n_out > 1:
+        array = array[:, 0]     # a column of class labels
     if output == "softmax" and array.ndim == 1:
         if array.dtype.kind == "f" and not np.isfinite(array).all():
             raise ValueError(f"{name} contains NaN or infinity")
@@ -334,6 +339,32 @@ def as_target(y: npt.ArrayLike, output: str, n_out: int, dtype: npt.DTypeLike,
             raise ValueError(f"rows of {name} must sum to 1 (one-hot or class "
                              "probabilities) for a softmax output")
     return target
+
+
+def _refuse_string_labels(y: object, output: str, n_out: int, name: str) -> None:
+    """TypeError saying how to encode them, if y holds strings (class names)."""
+    if isinstance(y, (str, bytes)):
+        return      # _numeric_array's message covers a single string
+    try:
+        array = np.asarray(y)
+    except (ValueError, TypeError):
+        return
+    if array.dtype.kind in "US":
+        example = array.reshape(-1)[0].item() if array.size else ""
+    elif array.dtype.kind == "O":
+        found = [v for v in array.reshape(-1)[:1000] if isinstance(v, (str, bytes))]
+        if not found:
+            return
+        example = found[0]
+    else:
+        return
+    labels = "0 or 1" if output == "sigmoid" else f"0..{n_out - 1}"
+    raise TypeError(
+        f"{name} holds strings (such as {example!r}), but a {output} network takes "
+        f"integer class labels {labels}: encode them first (classes, {name}_encoded = "
+        f"numpy.unique({name}, return_inverse=True) gives the indices and the "
+        "classes to map predictions back), or use nncore.sklearn.MLPClassifier, "
+        "which takes any labels")
 
 
 def _one_hot(labels: npt.NDArray[Any], n_out: int, dtype: npt.DTypeLike,

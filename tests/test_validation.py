@@ -233,8 +233,10 @@ BAD_Y = {
                          r"y has 4 columns, but the network has 3 outputs"),
     "softmax_rows_too_few_columns": ("softmax", lambda y: np.eye(2)[y % 2], ValueError,
                                      r"y has 2 columns, but the network has 3 outputs"),
-    "softmax_labels_as_column": ("softmax", lambda y: y[:, None], ValueError,
-                                 r"y has 1 columns, but the network has 3 outputs"),
+    # A column of labels (n, 1) is accepted for softmax (tests/test_network_api.py);
+    # other column counts are not.
+    "softmax_two_columns": ("softmax", lambda y: np.column_stack([y, y]), ValueError,
+                            r"y has 2 columns, but the network has 3 outputs"),
     "one_dimensional_sigmoid": ("sigmoid", lambda y: y[:, 0], ValueError,
                                 r"y is 1-D, but the network has 3 sigmoid outputs"),
     "one_dimensional_identity": ("identity", lambda y: y[:, 0], ValueError,
@@ -266,9 +268,12 @@ BAD_Y = {
     "complex": ("identity", lambda y: y + 0j, TypeError,
                 r"y must hold real numbers, got dtype complex128"),
     "str_array": ("softmax", lambda y: y.astype(str), TypeError,
-                  r"y must hold real numbers, got dtype <U"),
+                  r"y holds strings \(such as '\d'\), but a softmax network takes "
+                  r"integer class labels 0\.\.2: encode them first"),
     "bytes_array": ("softmax", lambda y: y.astype(bytes), TypeError,
-                    r"y must hold real numbers, got dtype \|S"),
+                    r"y holds strings \(such as b'\d'\)"),
+    "str_array_identity": ("identity", lambda y: y.astype(str), TypeError,
+                           r"y must hold real numbers, got dtype <U"),
     "str": ("softmax", lambda y: "012012", TypeError, r"y must be numeric array-like, got str"),
     "bytes": ("softmax", lambda y: b"012012", TypeError,
               r"y must be numeric array-like, got bytes"),
@@ -324,6 +329,9 @@ def test_bad_learning_rate(dtype, method, value, exception, match):
     else:
         def call(net, X, y):
             return net.fit(X, y, learning_rate=value)
+        if isinstance(value, str):      # fit also takes the names of schedules
+            exception, match = ValueError, (r"learning_rate must be a number >= 0, a "
+                                            r"function of the epoch or one of .*got '0.1'")
     assert_rejected(net, call, X, y, exception, match)
 
 
