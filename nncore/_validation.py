@@ -378,6 +378,8 @@ def _one_hot(labels: npt.NDArray[Any], n_out: int, dtype: npt.DTypeLike,
         bad = lowest if lowest < 0 else highest
         raise ValueError(f"{name} has label {bad:g}, but the network's "
                          f"{n_out} outputs take labels 0..{n_out - 1}")
+    check_bytes(labels.shape[0] * n_out * np.dtype(dtype).itemsize,
+                f"the one-hot targets of {labels.shape[0]} labels and {n_out} classes")
     target = np.zeros((labels.shape[0], n_out), dtype=dtype)
     target[np.arange(labels.shape[0]), labels.astype(np.intp)] = 1
     return target

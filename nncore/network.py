@@ -880,7 +880,8 @@ class Network:
         validation_fraction : float in (0, 1) or None
             Hold out this fraction of the samples (rounded up, drawn at
             random) as validation data instead; 0.1 when ``early_stopping``
-            is set without validation data (scikit-learn's default).
+            is set without validation data (scikit-learn's default). The
+            validation loss and score are unweighted means.
         early_stopping : bool, default False
             Stop when the validation loss has not improved by ``tol`` for
             ``patience`` epochs in a row.

@@ -7,6 +7,7 @@ uses: a check that undercounts then meets a MemoryError (or nothing at all)
 instead of the documented ValueError, and the machine is never at risk.
 """
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -108,6 +109,8 @@ def test_a_model_file_declaring_such_sizes_is_refused_with_model_file_error(tmp_
     assert result["grown"] < 64 * 2**20
 
 
+@pytest.mark.skipif("asan" in os.environ.get("LD_PRELOAD", ""),
+                    reason="AddressSanitizer's quarantine keeps freed memory mapped")
 def test_fit_counts_the_optimizer_state_and_backups():
     # A 320 MB network under a cap of 1 GiB above it: plain SGD (a backup and
     # a gradient) fits; Adam (two moments, a backup and a gradient) does not,
@@ -145,3 +148,15 @@ def test_available_memory_honours_the_address_space_limit():
     """, cap_gib=1.0)
     available = result["results"]["available"][0]
     assert 0.9 * 2**30 < available <= 2**30
+
+
+def test_one_hot_targets_larger_than_memory_are_refused():
+    # 100,000 labels for 2^20 classes: an 800 GB one-hot matrix.
+    net = nncore.Network([1, 2**20], seed=0)
+    before = net.params.copy()
+    X = np.zeros((100_000, 1))
+    y = np.zeros(100_000, dtype=int)
+    with pytest.raises(ValueError, match=r"the one-hot targets of 100000 labels and "
+                                         r"1048576 classes would need 781\.2 GiB"):
+        net.fit(X, y)
+    np.testing.assert_array_equal(net.params, before)
