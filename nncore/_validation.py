@@ -231,18 +231,20 @@ def network_bytes(sizes: Sequence[int], dtype: npt.DTypeLike) -> tuple[int, int]
     return entries, n_bytes
 
 
-def check_memory(sizes: Sequence[int], dtype: npt.DTypeLike) -> None:
+def check_memory(sizes: Sequence[int], dtype: npt.DTypeLike, also: int = 0) -> None:
     """Refuse a network whose construction would not fit in memory.
 
-    Counts what the constructor really allocates (``network_bytes``) and is
-    checked before anything is allocated, so an absurd size is a clear
-    ValueError instead of a MemoryError, the machine swapping or the
-    out-of-memory killer.
+    Counts what the constructor really allocates (``network_bytes``), plus
+    ``also`` bytes that will be held at the same time (a loader's copy of the
+    weights as read from a file, say), and is checked before anything is
+    allocated, so an absurd size is a clear ValueError instead of a
+    MemoryError, the machine swapping or the out-of-memory killer.
     """
     entries, n_bytes = network_bytes(sizes, dtype)
-    check_bytes(n_bytes, f"the parameters of layer_sizes {list(sizes)} ({entries:,} "
-                f"{np.dtype(dtype).name} entries, each unit's row padded to "
-                f"{_params.ALIGNMENT} bytes)")
+    check_bytes(n_bytes + also, f"the parameters of layer_sizes {list(sizes)} "
+                f"({entries:,} {np.dtype(dtype).name} entries, each unit's row padded "
+                f"to {_params.ALIGNMENT} bytes)" + (" and the weights as read" if also
+                                                   else ""))
 
 
 def check_bytes(n_bytes: int, what: str) -> None:
