@@ -1,19 +1,24 @@
 # SPDX-License-Identifier: MIT
-"""Build the compiled core: pyx/_core.pyx, once per instruction set.
+"""Build the compiled core: one extension module, nncore._core.
 
-On x86-64 the same source is compiled three times, into nncore._core_baseline
-(any x86-64), nncore._core_avx2 (AVX2 + FMA) and nncore._core_avx512
-(AVX-512 F/VL/BW/DQ); nncore._dispatch picks one at import from what the CPU
-supports, or from NNCORE_SIMD. Elsewhere only the baseline is built. Never
--march=native (wheels must run on any machine of the platform), never
--ffast-math (it would break the NaN checks and the equivalence with the
-reference). -fopenmp-simd enables only the "omp simd" pragmas of _simd.h; it
-links no OpenMP runtime. -fno-trapping-math lets the compiler evaluate both
-sides of a floating-point select (the sigmoid's sign branch, the exp's range
-clamp), which is what lets those loops vectorise before AVX-512's masks; the
-results and NaN/inf propagation are unchanged (nncore never enables FP traps).
+Cython runs once, on pyx/_core.pyx. The innermost loops are C, written once
+over float and double (pyx/_kernels_impl.h) and compiled once per
+instruction set: pyx/_kernels_baseline.c (any CPU of the platform),
+_kernels_avx2.c (AVX2 + FMA) and _kernels_avx512.c (AVX-512 F/VL/BW/DQ), each
+setting its target with a pragma, so that the whole module is built with one
+set of flags. nncore._dispatch picks the loops at import from what the CPU
+supports, or from NNCORE_SIMD. Never -march=native (wheels must run on any
+machine of the platform), never -ffast-math (it would break the NaN checks
+and the equivalence with the reference). -fopenmp-simd enables only the "omp
+simd" pragmas of the C loops; it links no OpenMP runtime. -fno-trapping-math
+lets the compiler evaluate both sides of a floating-point select (the
+sigmoid's sign branch, the exp's range clamp), which is what lets those loops
+vectorise before AVX-512's masks; the results and NaN/inf propagation are
+unchanged (nncore never enables FP traps). -fno-math-errno: sqrt becomes one
+instruction and its loops vectorise (nothing reads errno; results are
+unchanged, unlike -ffast-math). No debug information (-g0): the wheel ships
+stripped code.
 
-NNCORE_VARIANTS (comma-separated) restricts the build to those variants.
 NNCORE_CYTHON_DEBUG=1 turns bounds, wraparound and initialisation checks on
 and C division off, for the debug run of the test suite. NNCORE_SANITIZE=1
 builds with AddressSanitizer and UndefinedBehaviorSanitizer (GCC or Clang;
@@ -22,7 +27,6 @@ LD_PRELOAD="$(gcc -print-file-name=libasan.so)" when running the tests.
 """
 import os
 import sys
-import sysconfig
 
 import numpy
 from Cython.Build import cythonize
@@ -47,36 +51,14 @@ directives = {
     "freethreading_compatible": False,
 }
 
-# The target, not the build machine: cibuildwheel cross-builds (macOS x86_64
-# on arm64) set it through _PYTHON_HOST_PLATFORM, which sysconfig honours.
-TARGET = sysconfig.get_platform().lower()
-
 if sys.platform == "win32":
     # MSVC: C11 for restrict and _Pragma; its "omp simd" is ignored (the
-    # loops are still auto-vectorised where MSVC can), baseline only.
-    common_flags = ["/O2", "/std:c11"]
-    variants = {"baseline": []}
+    # loops are still auto-vectorised where MSVC can). The AVX2 and AVX-512
+    # files compile to empty tables there (no target pragma): baseline only.
+    compile_flags = ["/O2", "/std:c11"]
 else:
-    # -fno-math-errno: sqrt becomes one instruction and its loops vectorise
-    # (nothing reads errno; results are unchanged, unlike -ffast-math).
-    common_flags = ["-O3", "-fopenmp-simd", "-fno-trapping-math", "-fno-math-errno",
-                    "-fno-semantic-interposition"]
-    variants = {"baseline": []}
-    if TARGET.endswith(("x86_64", "amd64")):
-        variants["avx2"] = ["-mavx2", "-mfma"]
-        variants["avx512"] = ["-mavx512f", "-mavx512vl", "-mavx512bw",
-                              "-mavx512dq", "-mavx2", "-mfma",
-                              "-mprefer-vector-width=512"]
-
-# NNCORE_VARIANTS=baseline,avx512 builds only those (CI's debug and sanitizer
-# builds: their checks do not depend on the instruction set, and one variant
-# each keeps CI short).
-only = [v for v in os.environ.get("NNCORE_VARIANTS", "").replace(" ", "").split(",") if v]
-if only:
-    unknown = sorted(set(only) - set(variants))
-    if unknown:
-        sys.exit(f"NNCORE_VARIANTS: {unknown} not among {sorted(variants)}")
-    variants = {name: flags for name, flags in variants.items() if name in only}
+    compile_flags = ["-O3", "-g0", "-fopenmp-simd", "-fno-trapping-math",
+                     "-fno-math-errno", "-fno-semantic-interposition"]
 
 sanitize_flags = []
 if SANITIZE:
@@ -85,27 +67,19 @@ if SANITIZE:
     sanitize_flags = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all",
                       "-fno-omit-frame-pointer", "-g"]
 
-ext_modules = []
-for name, flags in variants.items():
-    ext = Extension(
-        f"nncore._core_{name}",
-        sources=["pyx/_core.pyx"],
-        include_dirs=["pyx", numpy.get_include()],
-        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_25_API_VERSION")],
-        depends=["pyx/_defs.pxd", "pyx/_activation.pxd", "pyx/_blas.pxd",
-                 "pyx/_simd.h"],
-        extra_compile_args=common_flags + flags + sanitize_flags,
-        extra_link_args=sanitize_flags,
-    )
-    # One build_dir per variant: the generated C files must not collide.
-    ext_modules += cythonize(
-        [ext],
-        build_dir=os.path.join("build", "cython", name),
-        include_path=["pyx"],
-        compiler_directives=directives,
-        quiet=True,
-    )
+KERNELS = ["pyx/_kernels_baseline.c", "pyx/_kernels_avx2.c", "pyx/_kernels_avx512.c"]
+ext = Extension(
+    "nncore._core",
+    sources=["pyx/_core.pyx"] + KERNELS,
+    include_dirs=["pyx", numpy.get_include()],
+    define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_25_API_VERSION")],
+    depends=["pyx/_defs.pxd", "pyx/_activation.pxd", "pyx/_blas.pxd",
+             "pyx/_kernels.pxd", "pyx/_kernels.h", "pyx/_kernels_impl.h",
+             "pyx/_exp.h"],
+    extra_compile_args=compile_flags + sanitize_flags,
+    extra_link_args=sanitize_flags,
+)
 
-# The variants are independent compilations: build them side by side.
-setup(ext_modules=ext_modules,
-      options={"build_ext": {"parallel": os.cpu_count() or 1}})
+setup(ext_modules=cythonize([ext], build_dir=os.path.join("build", "cython"),
+                            include_path=["pyx"], compiler_directives=directives,
+                            quiet=True))

@@ -10,7 +10,8 @@ from __future__ import annotations
 from ._typing import EpochInfo, PathLike
 from ._version import __version__
 from .exceptions import DivergenceError, ModelFileError
-from .network import Network, _core
+from . import _dispatch
+from .network import Network
 
 
 def load(path: PathLike) -> Network:
@@ -51,8 +52,9 @@ def load(path: PathLike) -> Network:
     from . import _io
     return Network._from_state(_io.load(path))
 
-#: Instruction-set variant of the compiled core in use ("avx512", "avx2" or "baseline").
-simd = _core.__name__.rsplit("_", 1)[-1]
+#: Instruction-set variant of the compiled core's loops in use ("avx512",
+#: "avx2" or "baseline"), chosen at import (NNCORE_SIMD forces one).
+simd = _dispatch.select()
 
 __all__ = ["Network", "DivergenceError", "ModelFileError", "EpochInfo", "load",
            "__version__", "simd"]

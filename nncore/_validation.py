@@ -29,9 +29,7 @@ from typing import Any, TypeVar, cast
 import numpy as np
 import numpy.typing as npt
 
-from . import _dispatch, _params
-
-_core = _dispatch.load()
+from . import _core, _params
 
 # SciPy's BLAS takes C ints: every matrix dimension and leading dimension
 # handed to it must stay below this.

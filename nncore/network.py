@@ -11,17 +11,14 @@ from typing import Any, Literal, NamedTuple, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
-from . import _dispatch, _io, _params, _progress, _validation
+from . import _core, _io, _params, _progress, _validation
 from ._typing import Activation, EpochInfo, FloatArray, Optimizer, Output, PathLike, Seed
-
 from .exceptions import DivergenceError
 
 IndexArray = npt.NDArray[np.intp]
 #: fit's learning_rate: a step size, a function of the epoch, or a schedule.
 LearningRate: TypeAlias = (float | Callable[[int], float]
                            | Literal["constant", "invscaling", "adaptive"])
-
-_core = _dispatch.load()
 
 
 class History(list[float]):
@@ -347,7 +344,7 @@ class Network:
         self._val_loss: list[float] = []
         self._val_score: list[float] = []
         self._train_work: dict[int, FloatArray] = {}
-        self._model: _dispatch.CoreModel | None = None
+        self._model: _core.Model | None = None
         # Mini-batch path of the core: by size (-1), or forced by tests.
         self._train_path = -1
         factor = 2.0 if activation == "sigmoid" else 6.0
@@ -561,7 +558,7 @@ class Network:
 
     # -- internals ----------------------------------------------------------
 
-    def _compiled(self) -> _dispatch.CoreModel:
+    def _compiled(self) -> _core.Model:
         # The core's Model over this network's buffers, made on first use
         # (and again if the tests point this module at another variant).
         model = self._model

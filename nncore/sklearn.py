@@ -47,7 +47,7 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra
         "nncore.sklearn needs scikit-learn: pip install 'nncore[sklearn]'") from exc
 
 from . import _params
-from .network import _core
+from . import _core
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
@@ -67,14 +67,20 @@ _INT_MAX = 2**31 - 1
 _NO_INDEX = np.zeros(0, dtype=np.intp)
 
 
-def _core_input(X: Any, dtype: np.dtype[Any]) -> tuple[Any, Any, Any, Any]:
+def _core_input(X: Any, dtype: np.dtype[Any], n_inputs: int) -> tuple[Any, Any, Any, Any]:
     """X as the core reads it: a C-contiguous array, or CSR arrays.
+
+    ``n_inputs`` is the number of input rows of ``coefs_[0]``, which a user
+    may have replaced since the fit: X must have exactly that many columns.
 
     Returns ``(dense, data, indices, indptr)``; for dense X the last three are
     empty, for sparse X ``dense`` has no rows. Copies only where the dtype or
     layout forces it. The CSR structure is checked here, because the core
     indexes with it unchecked.
     """
+    if X.ndim != 2 or X.shape[1] != n_inputs:
+        raise ValueError(f"X has {X.shape[1] if X.ndim == 2 else X.ndim} features, but "
+                         f"coefs_[0] has {n_inputs} rows (one per input feature)")
     if sp.issparse(X):
         X = X.tocsr()
         n_rows, n_features = X.shape
@@ -171,7 +177,7 @@ class _CoreMLP:
             dtype = np.dtype(np.float64)
         params, table = self._nn_bind(dtype)
         hidden, output, _ = self._nn_codes()
-        dense, data, indices, indptr = _core_input(X, params.dtype)
+        dense, data, indices, indptr = _core_input(X, params.dtype, int(table[0, 0]))
         out = np.empty((X.shape[0], table[0, -1]), dtype=params.dtype)
         _core._sk_forward(params, table, hidden, output, dense, data, indices,
                           indptr, out)
@@ -187,7 +193,7 @@ class _CoreMLP:
         dtype = np.dtype(np.float64)
         params, table = self._nn_bind(dtype)
         hidden, output, loss = self._nn_codes()
-        dense, data, indices, indptr = _core_input(X, dtype)
+        dense, data, indices, indptr = _core_input(X, dtype, int(table[0, 0]))
         Y = np.ascontiguousarray(y, dtype=dtype)
         sw = self._nn_weights(sample_weight, dtype)
         grad = np.empty_like(params)
@@ -274,7 +280,7 @@ class _CoreMLP:
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
         self._nn_check_batch(batch_size, X_train.shape[1])
 
-        dense, data, indices, indptr = _core_input(X_train, dtype)
+        dense, data, indices, indptr = _core_input(X_train, dtype, int(table[0, 0]))
         Y = np.ascontiguousarray(y_train, dtype=dtype)
         if Y.ndim == 1:
             Y = Y.reshape(-1, 1)

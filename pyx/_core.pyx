@@ -9,7 +9,8 @@ layout cheaply, run the work with the GIL released and raise afterwards.
 ``Model`` is the compiled side of one network, built once, so that inference
 calls pay no argument conversion: its ``forward`` takes an ndarray only when
 it is exactly what the kernels read, and hands anything else back.
-The same source is compiled once per instruction set (see setup.py).
+The innermost loops are C (_kernels_impl.h), compiled once per instruction
+set into tables of function pointers; nncore._dispatch selects one at import.
 """
 from cython cimport floating
 from libc.math cimport isfinite, isnan, NAN, log, sqrt, sqrtf, pow
@@ -22,50 +23,15 @@ cimport numpy as cnp
 from _defs cimport (NetSpec, ACT_IDENTITY, ACT_SIGMOID, ACT_TANH, ACT_RELU,
                     OUT_IDENTITY, OUT_SIGMOID, OUT_SOFTMAX, OUT_EXP,
                     MODE_FORWARD, MODE_LOSS, MODE_BACKWARD, MODE_FORWARD_CHECKED,
-                    STATUS_OK, STATUS_NONFINITE)
-from _activation cimport derivative, activate_row, output_row
+                    STATUS_OK, STATUS_NONFINITE, SOLVER_GRADIENT, SOLVER_SGD,
+                    SOLVER_NESTEROV, SOLVER_ADAM)
+from _activation cimport activate_row, output_row
 from _blas cimport gemm
-
-cdef extern from "_simd.h" nogil:
-    float nn_dot_f(Py_ssize_t n, const float* x, const float* y)
-    double nn_dot_d(Py_ssize_t n, const double* x, const double* y)
-    void nn_axpy_f(Py_ssize_t n, float c, const float* x, float* y)
-    void nn_axpy_d(Py_ssize_t n, double c, const double* x, double* y)
-    void nn_backprop_row_f(Py_ssize_t n, float d, float step, const float* a,
-                           float* w, float* back)
-    void nn_backprop_row_d(Py_ssize_t n, double d, double step, const double* a,
-                           double* w, double* back)
-    double nn_sk_row_momentum_f(Py_ssize_t n, float d, const float* a, float* w,
-                                float* v, float* back, float alpha, float dd,
-                                float r, float mu, int nesterov)
-    double nn_sk_row_momentum_d(Py_ssize_t n, double d, const double* a, double* w,
-                                double* v, double* back, double alpha, double dd,
-                                double r, double mu, int nesterov)
-    double nn_sk_row_adam_f(Py_ssize_t n, float d, const float* a, float* w,
-                            float* m, float* v, float* back, float alpha, float dd,
-                            float r, float b1, float b2, float c1, float c2, float e)
-    double nn_sk_row_adam_d(Py_ssize_t n, double d, const double* a, double* w,
-                            double* m, double* v, double* back, double alpha,
-                            double dd, double r, double b1, double b2, double c1,
-                            double c2, double e)
-    unsigned int nn_flush_subnormals()
-    void nn_restore_fp(unsigned int old)
-    int nn_all_finite_f(Py_ssize_t n, const float* x)
-    int nn_all_finite_d(Py_ssize_t n, const double* x)
-    void nn_rows_forward_f(Py_ssize_t m, Py_ssize_t n, Py_ssize_t ld,
-                           const float* W, const float* x, float* z)
-    void nn_rows_forward_d(Py_ssize_t m, Py_ssize_t n, Py_ssize_t ld,
-                           const double* W, const double* x, double* z)
-    void nn_rows_update_f(Py_ssize_t m, Py_ssize_t n, Py_ssize_t ld,
-                          const float* step, const float* x, float* W)
-    void nn_rows_update_d(Py_ssize_t m, Py_ssize_t n, Py_ssize_t ld,
-                          const double* step, const double* x, double* W)
-    void nn_rows_update_forward_f(Py_ssize_t m, Py_ssize_t n, Py_ssize_t ld,
-                                  const float* step, const float* x,
-                                  const float* x_next, float* W, float* z)
-    void nn_rows_update_forward_d(Py_ssize_t m, Py_ssize_t n, Py_ssize_t ld,
-                                  const double* step, const double* x,
-                                  const double* x_next, double* W, double* z)
+from _kernels cimport (nn_kernels, nn_kernels_baseline, nn_kernels_avx2,
+                       nn_kernels_avx512, nn_active, nn_select, nn_step_f,
+                       nn_step_d, nn_flush_subnormals, nn_restore_fp, all_finite,
+                       dot, axpy, derivative_rows, rows_forward, rows_update,
+                       backprop_update, accumulate)
 
 # Multiply-adds of work between two checks for Ctrl-C: a few milliseconds at
 # the speeds measured on the development machines, so KeyboardInterrupt
@@ -83,60 +49,6 @@ cdef Py_ssize_t TRAIN_ROWS_MAX_WORK = 512
 PATH_AUTO, PATH_BLAS, PATH_ROWS = -1, 0, 1
 
 cnp.import_array()
-
-
-# ---------------------------------------------------------------------------
-# Small fused helpers over the C loops of _simd.h
-# ---------------------------------------------------------------------------
-
-cdef inline floating dot(Py_ssize_t n, const floating* x,
-                         const floating* y) noexcept nogil:
-    if floating is float:
-        return nn_dot_f(n, x, y)
-    else:
-        return nn_dot_d(n, x, y)
-
-
-cdef inline bint all_finite(Py_ssize_t n, const floating* x) noexcept nogil:
-    if floating is float:
-        return nn_all_finite_f(n, x)
-    else:
-        return nn_all_finite_d(n, x)
-
-
-cdef inline void rows_forward(Py_ssize_t m, Py_ssize_t n, Py_ssize_t ld,
-                              const floating* W, const floating* x,
-                              floating* z) noexcept nogil:
-    if floating is float:
-        nn_rows_forward_f(m, n, ld, W, x, z)
-    else:
-        nn_rows_forward_d(m, n, ld, W, x, z)
-
-
-cdef inline void rows_update(Py_ssize_t m, Py_ssize_t n, Py_ssize_t ld,
-                             const floating* step, const floating* x,
-                             const floating* x_next, floating* W,
-                             floating* z) noexcept nogil:
-    # With x_next != NULL also z := W x_next + b with the updated W.
-    if floating is float:
-        if x_next == NULL:
-            nn_rows_update_f(m, n, ld, step, x, W)
-        else:
-            nn_rows_update_forward_f(m, n, ld, step, x, x_next, W, z)
-    else:
-        if x_next == NULL:
-            nn_rows_update_d(m, n, ld, step, x, W)
-        else:
-            nn_rows_update_forward_d(m, n, ld, step, x, x_next, W, z)
-
-
-cdef inline void backprop_row(Py_ssize_t n, floating d, floating step,
-                              const floating* a, floating* w,
-                              floating* back) noexcept nogil:
-    if floating is float:
-        nn_backprop_row_f(n, d, step, a, w, back)
-    else:
-        nn_backprop_row_d(n, d, step, a, w, back)
 
 
 # ---------------------------------------------------------------------------
@@ -232,14 +144,9 @@ cdef void sample_backward_update(const NetSpec* net, floating* params,
         n_out = net.sizes[l + 1]
         a_in = x if l == 0 else layer_acts(net, work, 1, l - 1)
         if l > 0:
-            memset(back, 0, n_in * sizeof(floating))
-            for j in range(n_out):
-                row = params + net.offsets[l] + j * net.lds[l]
-                step = lr * delta[j]
-                backprop_row(n_in, delta[j], step, a_in, row, back)
-                row[n_in] -= step
-            for i in range(n_in):
-                back[i] *= derivative(net.hidden, a_in[i])
+            backprop_update(n_out, n_in, net.lds[l], delta, lr, a_in,
+                            params + net.offsets[l], back)
+            derivative_rows(net.hidden, 1, n_in, a_in, back, <floating*>NULL)
             swap = delta
             delta = back
             back = swap
@@ -250,14 +157,6 @@ cdef void sample_backward_update(const NetSpec* net, floating* params,
                 back[j] = lr * delta[j]
             rows_update(n_out, n_in, net.lds[l], back, a_in, x_next,
                         params + net.offsets[l], layer_acts(net, work, 1, 0))
-
-
-cdef inline void axpy(Py_ssize_t n, floating c, const floating* x,
-                      floating* y) noexcept nogil:
-    if floating is float:
-        nn_axpy_f(n, c, x, y)
-    else:
-        nn_axpy_d(n, c, x, y)
 
 
 cdef void sample_backward_accumulate(const NetSpec* net, const floating* params,
@@ -281,18 +180,11 @@ cdef void sample_backward_accumulate(const NetSpec* net, const floating* params,
         n_in = net.sizes[l]
         n_out = net.sizes[l + 1]
         a_in = x if l == 0 else layer_acts(net, work, 1, l - 1)
+        accumulate(n_out, n_in, net.lds[l], delta, alpha, a_in,
+                   params + net.offsets[l], grad + net.offsets[l],
+                   back if l > 0 else <floating*>NULL)
         if l > 0:
-            memset(back, 0, n_in * sizeof(floating))
-        for j in range(n_out):
-            g = grad + net.offsets[l] + j * net.lds[l]
-            step = alpha * delta[j]
-            axpy(n_in, step, a_in, g)
-            g[n_in] += step
-            if l > 0:
-                axpy(n_in, delta[j], params + net.offsets[l] + j * net.lds[l], back)
-        if l > 0:
-            for i in range(n_in):
-                back[i] *= derivative(net.hidden, a_in[i])
+            derivative_rows(net.hidden, 1, n_in, a_in, back, <floating*>NULL)
             swap = delta
             delta = back
             back = swap
@@ -452,12 +344,7 @@ cdef double batch_pass(const NetSpec* net, floating* params,
             gemm(False, False, <int>batch, <int>n_in, <int>n_out, <floating>1,
                  delta, <int>n_out, W, <int>net.lds[l], <floating>0, back,
                  <int>n_in)
-            memset(vec, 0, n_in * sizeof(floating))
-            for k in range(batch):
-                for i in range(n_in):
-                    v = back[k * n_in + i] * derivative(net.hidden, a_in[k * n_in + i])
-                    back[k * n_in + i] = v
-                    vec[i] += v
+            derivative_rows(net.hidden, batch, n_in, a_in, back, vec)
         # Weights: target += alpha delta^T A, written straight into target.
         gemm(True, False, <int>n_out, <int>n_in, <int>batch, alpha,
              delta, <int>n_out, a_in, <int>lda, <floating>1,
@@ -527,6 +414,28 @@ def _codes():
     }, {
         "identity": OUT_IDENTITY, "sigmoid": OUT_SIGMOID, "softmax": OUT_SOFTMAX,
     }
+
+
+def _variants():
+    """Instruction sets whose C loops were compiled in, baseline first."""
+    cdef const nn_kernels* tables[3]
+    tables[0] = &nn_kernels_baseline
+    tables[1] = &nn_kernels_avx2
+    tables[2] = &nn_kernels_avx512
+    return [t.name.decode() for t in tables if t.name != NULL]
+
+
+def _select(str name):
+    """Call the C loops compiled for ``name`` from now on (nncore._dispatch
+    checks first that the CPU runs them). Not for use while other threads
+    are inside the core."""
+    if nn_select(name.encode()) != 0:
+        raise ValueError(f"no C loops compiled for {name!r}; compiled: {_variants()}")
+
+
+def _selected():
+    """The instruction set whose C loops are in use."""
+    return nn_active.name.decode()
 
 
 def _all_finite(const floating[::1] values):
@@ -956,21 +865,14 @@ cdef enum SkLoss:
     SK_BINARY_LOG = 3   # logistic: -sum_j y log clip(p) + (1 - y) log(1 - clip(p))
     SK_NETWORK = 4      # nncore.Network's own error, from the logits (output_row)
 
-cdef enum SkSolver:
-    SK_GRADIENT = 0     # grad := the batch gradient, params unchanged (lbfgs)
-    SK_SGD = 1          # v := mu v - lr g; W += v
-    SK_NESTEROV = 2     # v := mu v - lr g; W += mu v - lr g
-    SK_ADAM = 3         # m, v moments; W += -lr_t m / (sqrt(v) + eps)
-
-
 def _sk_codes():
     """The codes of the scikit-learn section, for nncore.sklearn to check against."""
     return {
         "out_exp": OUT_EXP,
         "squared_error": SK_SQUARED, "poisson": SK_POISSON,
         "log_loss": SK_LOG, "binary_log_loss": SK_BINARY_LOG, "network": SK_NETWORK,
-        "gradient": SK_GRADIENT, "sgd": SK_SGD, "nesterov": SK_NESTEROV,
-        "adam": SK_ADAM,
+        "gradient": SOLVER_GRADIENT, "sgd": SOLVER_SGD, "nesterov": SOLVER_NESTEROV,
+        "adam": SOLVER_ADAM,
     }
 
 
@@ -1018,103 +920,100 @@ cdef inline floating root(floating x) noexcept nogil:
         return sqrt(x)
 
 
+ctypedef struct SolverStep:
+    # A solver's step in double; the C loops take it in the dtype (step_f/_d).
+    int solver
+    double alpha        # L2 penalty
+    double sw_sum       # the batch's weight sum: the gradient's divisor
+    double lr           # the step's rate (for Adam already bias-corrected)
+    double momentum
+    double beta1, beta2, eps
+
+
+cdef inline nn_step_f step_f(const SolverStep* p) noexcept nogil:
+    cdef nn_step_f q
+    q.solver = p.solver
+    q.alpha = <float>p.alpha
+    q.dd = <float>p.sw_sum
+    q.r = <float>p.lr
+    q.mu = <float>p.momentum
+    q.b1 = <float>p.beta1
+    q.b2 = <float>p.beta2
+    q.c1 = <float>(1 - p.beta1)
+    q.c2 = <float>(1 - p.beta2)
+    q.e = <float>p.eps
+    return q
+
+
+cdef inline nn_step_d step_d(const SolverStep* p) noexcept nogil:
+    cdef nn_step_d q
+    q.solver = p.solver
+    q.alpha = p.alpha
+    q.dd = p.sw_sum
+    q.r = p.lr
+    q.mu = p.momentum
+    q.b1 = p.beta1
+    q.b2 = p.beta2
+    q.c1 = 1 - p.beta1
+    q.c2 = 1 - p.beta2
+    q.e = p.eps
+    return q
+
+
 cdef double sk_update(const NetSpec* net, floating* params, floating* grad,
-                      floating* s1, floating* s2, int solver, double alpha,
-                      double sw_sum, double lr, double momentum, double beta1,
-                      double beta2, double eps) noexcept nogil:
+                      floating* s1, floating* s2,
+                      const SolverStep* p) noexcept nogil:
     """grad, the gradient of the weighted error sum, becomes scikit-learn's
     batch gradient, and the solver's step is applied to params in place (s1,
-    s2: velocity, or Adam's first and second moments; lr: the step's rate,
-    for Adam already bias-corrected). Returns ||W||^2 before the step."""
-    cdef Py_ssize_t l, j, i, n, row
+    s2: velocity, or Adam's first and second moments). Returns ||W||^2
+    before the step."""
+    cdef Py_ssize_t l, off
     cdef double sq = 0
-    cdef floating* w
-    cdef floating* g
-    cdef floating* v
-    cdef floating* m
-    cdef floating vn
-    cdef floating a = <floating>alpha, d = <floating>sw_sum, r = <floating>lr
-    cdef floating mu = <floating>momentum, e = <floating>eps
-    cdef floating b1 = <floating>beta1, b2 = <floating>beta2
-    cdef floating c1 = <floating>(1 - beta1), c2 = <floating>(1 - beta2)
-    for l in range(net.n_layers):
-        n = net.sizes[l]
-        for j in range(net.sizes[l + 1]):
-            row = net.offsets[l] + j * net.lds[l]
-            w = params + row
-            g = grad + row
-            sq += dot(n, w, w)
-            for i in range(n):
-                g[i] = (g[i] + a * w[i]) / d
-            g[n] = g[n] / d
-            # Every loop below runs over the weights and the bias (n + 1).
-            if solver == SK_SGD:
-                v = s1 + row
-                for i in range(n + 1):
-                    vn = mu * v[i] - r * g[i]
-                    v[i] = vn
-                    w[i] += vn
-            elif solver == SK_NESTEROV:
-                v = s1 + row
-                for i in range(n + 1):
-                    vn = mu * v[i] - r * g[i]
-                    v[i] = vn
-                    w[i] += mu * vn - r * g[i]
-            elif solver == SK_ADAM:
-                m = s1 + row
-                v = s2 + row
-                for i in range(n + 1):
-                    m[i] = b1 * m[i] + c1 * g[i]
-                    v[i] = b2 * v[i] + c2 * (g[i] * g[i])
-                    w[i] += (-r * m[i]) / (root(v[i]) + e)
-    return sq
-
-
-cdef inline double sk_row_step(Py_ssize_t n, floating d, const floating* a_in,
-                               floating* w, floating* s1, floating* s2,
-                               floating* back, int solver, floating a, floating dd,
-                               floating r, floating mu, floating b1, floating b2,
-                               floating c1, floating c2, floating e) noexcept nogil:
-    # One unit's row of sk_update for a single sample, fused in one sweep
-    # with the error for the layer below (back, NULL for the first layer)
-    # and the row's ||w||^2 (returned): _simd.h, nn_sk_row_*.
-    if solver == SK_ADAM:
-        if floating is float:
-            return nn_sk_row_adam_f(n, d, a_in, w, s1, s2, back, a, dd, r, b1, b2,
-                                    c1, c2, e)
-        else:
-            return nn_sk_row_adam_d(n, d, a_in, w, s1, s2, back, a, dd, r, b1, b2,
-                                    c1, c2, e)
+    cdef nn_step_f qf
+    cdef nn_step_d qd
     if floating is float:
-        return nn_sk_row_momentum_f(n, d, a_in, w, s1, back, a, dd, r, mu,
-                                    solver == SK_NESTEROV)
+        qf = step_f(p)
     else:
-        return nn_sk_row_momentum_d(n, d, a_in, w, s1, back, a, dd, r, mu,
-                                    solver == SK_NESTEROV)
+        qd = step_d(p)
+    for l in range(net.n_layers):
+        off = net.offsets[l]
+        if floating is float:
+            sq += nn_active.solver_update_f(
+                net.sizes[l + 1], net.sizes[l], net.lds[l], params + off,
+                grad + off, s1 + off if s1 != NULL else NULL,
+                s2 + off if s2 != NULL else NULL, &qf)
+        else:
+            sq += nn_active.solver_update_d(
+                net.sizes[l + 1], net.sizes[l], net.lds[l], params + off,
+                grad + off, s1 + off if s1 != NULL else NULL,
+                s2 + off if s2 != NULL else NULL, &qd)
+    return sq
 
 
 cdef double sk_sample_step(const NetSpec* net, floating* params, int loss_kind,
                            const floating* x, const floating* y, const floating* sw,
-                           floating* s1, floating* s2, int solver, double alpha,
-                           double lr, double momentum, double beta1, double beta2,
-                           double eps, floating* work) noexcept nogil:
+                           floating* s1, floating* s2, SolverStep step,
+                           floating* work) noexcept nogil:
     """One step of the solver on one sample, fused: each layer's rows are
     read once, for the error of the layer below (from the old weights) and
     the update. The same arithmetic as sk_batch + sk_update with batch 1;
     returns the batch loss (scikit-learn's, penalty included)."""
-    cdef Py_ssize_t L = net.n_layers, l, i, j, n_in, n_out, row
+    cdef Py_ssize_t L = net.n_layers, l, j, n_in, n_out, off
     cdef floating* delta = delta_buffer(net, work, 1, 0)
     cdef floating* back = delta_buffer(net, work, 1, 1)
     cdef floating* swap
+    cdef floating* below
     cdef const floating* a_in
     cdef const floating* a_out = layer_acts(net, work, 1, L - 1)
-    cdef floating* w
     cdef floating wk = sw[0] if sw != NULL else <floating>1
     cdef double loss, sq = 0, sw_sum = wk
-    cdef floating a = <floating>alpha, dd = wk, r = <floating>lr
-    cdef floating mu = <floating>momentum, e = <floating>eps
-    cdef floating b1 = <floating>beta1, b2 = <floating>beta2
-    cdef floating c1 = <floating>(1 - beta1), c2 = <floating>(1 - beta2)
+    cdef nn_step_f qf
+    cdef nn_step_d qd
+    step.sw_sum = wk
+    if floating is float:
+        qf = step_f(&step)
+    else:
+        qd = step_d(&step)
     loss = sample_forward(net, params, x, y, work, False)
     n_out = net.sizes[L]
     if loss_kind == SK_NETWORK:
@@ -1128,23 +1027,25 @@ cdef double sk_sample_step(const NetSpec* net, floating* params, int loss_kind,
     for l in range(L - 1, -1, -1):
         n_in = net.sizes[l]
         n_out = net.sizes[l + 1]
+        off = net.offsets[l]
         a_in = x if l == 0 else layer_acts(net, work, 1, l - 1)
+        below = back if l > 0 else <floating*>NULL
+        if floating is float:
+            sq += nn_active.solver_sample_f(n_out, n_in, net.lds[l], delta, a_in,
+                                            params + off, s1 + off,
+                                            s2 + off if s2 != NULL else NULL,
+                                            below, &qf)
+        else:
+            sq += nn_active.solver_sample_d(n_out, n_in, net.lds[l], delta, a_in,
+                                            params + off, s1 + off,
+                                            s2 + off if s2 != NULL else NULL,
+                                            below, &qd)
         if l > 0:
-            memset(back, 0, n_in * sizeof(floating))
-        for j in range(n_out):
-            row = net.offsets[l] + j * net.lds[l]
-            w = params + row
-            sq += sk_row_step(n_in, delta[j], a_in, w, s1 + row,
-                              s2 + row if s2 != NULL else <floating*>NULL,
-                              back if l > 0 else <floating*>NULL, solver,
-                              a, dd, r, mu, b1, b2, c1, c2, e)
-        if l > 0:
-            for i in range(n_in):
-                back[i] *= derivative(net.hidden, a_in[i])
+            derivative_rows(net.hidden, 1, n_in, a_in, back, <floating*>NULL)
             swap = delta
             delta = back
             back = swap
-    return loss / sw_sum + 0.5 * alpha * sq / sw_sum
+    return loss / sw_sum + 0.5 * step.alpha * sq / sw_sum
 
 
 cdef void sk_gather(Py_ssize_t n_features, Py_ssize_t n_out, const floating* X,
@@ -1242,19 +1143,41 @@ cdef _SkBuffers sk_buffers(const NetSpec* net, Py_ssize_t n_params,
     return b
 
 
+cdef bint csr_in_bounds(Py_ssize_t n_rows, Py_ssize_t n_cols, Py_ssize_t nnz,
+                        const Py_ssize_t* indices,
+                        const Py_ssize_t* indptr) noexcept nogil:
+    # indptr runs from 0 to nnz without decreasing; every index is a column.
+    cdef Py_ssize_t r, p
+    if indptr[0] != 0 or indptr[n_rows] != nnz:
+        return False
+    for r in range(n_rows):
+        if indptr[r + 1] < indptr[r]:
+            return False
+    for p in range(nnz):
+        if indices[p] < 0 or indices[p] >= n_cols:
+            return False
+    return True
+
+
 cdef sk_check(const NetSpec* net, Py_ssize_t n_rows, const floating[:, ::1] X,
               const floating[::1] x_data, const Py_ssize_t[::1] x_indices,
               const Py_ssize_t[::1] x_indptr, const floating[:, ::1] Y,
               Py_ssize_t n_sw):
-    # The cheap shape checks the disabled bounds checks would have made; the
-    # CSR arrays' contents are checked by nncore.sklearn.
+    # The checks the disabled bounds checks would have made. X carries the
+    # number of columns in CSR mode too (as an array of no rows), and every
+    # CSR index is checked against the network's inputs here, whatever the
+    # caller checked: sk_gather writes row entries at those indices.
+    check_cols(X.shape[1], net.sizes[0], "X")
     if x_indptr.shape[0] > 0:
         if x_indptr.shape[0] != n_rows + 1 or x_indices.shape[0] != x_data.shape[0]:
             raise ValueError("inconsistent CSR arrays")
-    else:
-        check_cols(X.shape[1], net.sizes[0], "X")
-        if X.shape[0] != n_rows:
-            raise ValueError("X and Y must have the same number of rows")
+        if not csr_in_bounds(n_rows, net.sizes[0], x_indices.shape[0],
+                             &x_indices[0] if x_indices.shape[0] > 0 else NULL,
+                             &x_indptr[0]):
+            raise ValueError("X: malformed CSR matrix (indptr or indices out of "
+                             f"range for {net.sizes[0]} input columns)")
+    elif X.shape[0] != n_rows:
+        raise ValueError("X and Y must have the same number of rows")
     check_cols(Y.shape[1], net.sizes[net.n_layers], "Y")
     if Y.shape[0] != n_rows:
         raise ValueError("X and Y must have the same number of rows")
@@ -1303,7 +1226,8 @@ def _sk_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
     cdef Py_ssize_t k, pos = 0, todo, step, steps_per_chunk, t = adam_t[0]
     cdef unsigned int fp_state
     cdef Py_ssize_t n_features = net.sizes[0], n_out = net.sizes[net.n_layers]
-    cdef double total = 0, loss, sq, sw_sum, rate
+    cdef double total = 0, loss, sq, sw_sum
+    cdef SolverStep step_params
     cdef const floating* xp = NULL
     cdef const floating* dp = NULL
     cdef const Py_ssize_t* ip = NULL
@@ -1315,9 +1239,9 @@ def _sk_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
     sk_check(&net, n_rows, X, x_data, x_indices, x_indptr, Y, sw.shape[0])
     if batch < 1:
         raise ValueError("batch must be positive")
-    if solver not in (SK_SGD, SK_NESTEROV, SK_ADAM):
+    if solver not in (SOLVER_SGD, SOLVER_NESTEROV, SOLVER_ADAM):
         raise ValueError(f"unknown solver code {solver}")
-    if s1.shape[0] != n_params or (solver == SK_ADAM and s2.shape[0] != n_params):
+    if s1.shape[0] != n_params or (solver == SOLVER_ADAM and s2.shape[0] != n_params):
         raise ValueError("solver state must have the layout of params")
     for k in range(n):
         if order[k] < 0 or order[k] >= n_rows:
@@ -1329,12 +1253,18 @@ def _sk_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
     if sw.shape[0] > 0:
         swp = &sw[0]
     s1p = &s1[0]
-    if solver == SK_ADAM:
+    if solver == SOLVER_ADAM:
         s2p = &s2[0]
+    step_params.solver = solver
+    step_params.alpha = alpha
+    step_params.momentum = momentum
+    step_params.beta1 = beta1
+    step_params.beta2 = beta2
+    step_params.eps = eps
     steps_per_chunk = max(1, WORK_PER_CHUNK // (3 * n_params * batch))
     while pos < n:
         with nogil:
-            # Subnormals flushed while the solver runs (see _simd.h).
+            # Subnormals flushed while the solver runs (see _kernels.h).
             fp_state = nn_flush_subnormals()
             for step in range(steps_per_chunk):
                 if pos >= n:
@@ -1343,16 +1273,15 @@ def _sk_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
                 sk_gather(n_features, n_out, xp, dp, ip, pp, &Y[0, 0], swp,
                           &order[pos], 0, todo, <floating*>b.xb, <floating*>b.yb,
                           <floating*>b.swb)
-                rate = lr
-                if solver == SK_ADAM:
+                step_params.lr = lr
+                if solver == SOLVER_ADAM:
                     t += 1
-                    rate = lr * sqrt(1 - pow(beta2, <double>t)) / (1 - pow(beta1, <double>t))
+                    step_params.lr = lr * sqrt(1 - pow(beta2, <double>t)) / (1 - pow(beta1, <double>t))
                 if todo == 1:
                     total += sk_sample_step(
                         &net, &params[0], loss_kind, <floating*>b.xb,
                         <floating*>b.yb, <floating*>b.swb if swp != NULL else <floating*>NULL,
-                        s1p, s2p, solver, alpha, rate, momentum, beta1, beta2, eps,
-                        <floating*>b.work)
+                        s1p, s2p, step_params, <floating*>b.work)
                 else:
                     memset(b.grad, 0, n_params * sizeof(floating))
                     loss = sk_batch(&net, &params[0], n_params, loss_kind,
@@ -1360,9 +1289,9 @@ def _sk_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
                                     <floating*>b.swb if swp != NULL else <floating*>NULL,
                                     todo, &sw_sum, <floating*>b.grad,
                                     <floating*>b.work)
+                    step_params.sw_sum = sw_sum
                     sq = sk_update(&net, &params[0], <floating*>b.grad, s1p, s2p,
-                                   solver, alpha, sw_sum, rate, momentum, beta1,
-                                   beta2, eps)
+                                   &step_params)
                     total += (loss / sw_sum + 0.5 * alpha * sq / sw_sum) * todo
                 pos += todo
             nn_restore_fp(fp_state)
@@ -1393,6 +1322,7 @@ def _sk_loss_grad(const floating[::1] params, const Py_ssize_t[:, ::1] layout,
     cdef const Py_ssize_t* pp = NULL
     cdef const floating* swp = NULL
     cdef floating* acc = &grad[0]
+    cdef SolverStep gradient_only
     cdef _SkBuffers b
     sk_check(&net, n_rows, X, x_data, x_indices, x_indptr, Y, sw.shape[0])
     if grad.shape[0] != n_params:
@@ -1419,9 +1349,14 @@ def _sk_loss_grad(const floating[::1] params, const Py_ssize_t[:, ::1] layout,
             pos += todo
         PyErr_CheckSignals()
     with nogil:
-        # SK_GRADIENT reads params and does not write them.
+        # SOLVER_GRADIENT reads params and does not write them.
+        gradient_only.solver = SOLVER_GRADIENT
+        gradient_only.alpha = alpha
+        gradient_only.sw_sum = sw_sum
+        gradient_only.lr = gradient_only.momentum = 0
+        gradient_only.beta1 = gradient_only.beta2 = gradient_only.eps = 0
         sq = sk_update(&net, <floating*>&params[0], acc, <floating*>NULL,
-                       <floating*>NULL, SK_GRADIENT, alpha, sw_sum, 0, 0, 0, 0, 0)
+                       <floating*>NULL, &gradient_only)
     return loss / sw_sum + 0.5 * alpha * sq / sw_sum
 
 

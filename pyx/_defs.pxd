@@ -5,12 +5,19 @@ The codes are mirrored in ``nncore/_params.py``; ``tests/test_kernels.py`` check
 that both sides agree through ``_core._codes()``.
 """
 
-# Hidden-layer activations.
-cdef enum Activation:
-    ACT_IDENTITY = 0
-    ACT_SIGMOID = 1
-    ACT_TANH = 2
-    ACT_RELU = 3
+# Hidden-layer activations and solver steps: C enums of _kernels.h, which
+# the C loops share.
+cdef extern from "_kernels.h":
+    cdef enum nn_activation:
+        ACT_IDENTITY
+        ACT_SIGMOID
+        ACT_TANH
+        ACT_RELU
+    cdef enum nn_solver:
+        SOLVER_GRADIENT     # grad := the batch gradient, params unchanged (lbfgs)
+        SOLVER_SGD          # v := mu v - lr g; W += v
+        SOLVER_NESTEROV     # v := mu v - lr g; W += mu v - lr g
+        SOLVER_ADAM         # m, v moments; W += -lr_t m / (sqrt(v) + eps)
 
 # Output layer and its error function (each a canonical pair: delta = a - t).
 cdef enum Output:

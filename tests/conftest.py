@@ -1,9 +1,12 @@
 # SPDX-License-Identifier: MIT
 """Shared fixtures: seeded RNG, dtypes, every compiled variant."""
+import os
+
 import numpy as np
 import pytest
 from helpers import DTYPES
 
+import nncore
 from nncore import _dispatch
 
 
@@ -17,9 +20,15 @@ def dtype(request):
     return request.param
 
 
-@pytest.fixture(params=_dispatch.supported_variants())
-def simd(request, monkeypatch):
-    """Every compiled variant this CPU runs: the Network module is pointed at it."""
-    from nncore import network
-    monkeypatch.setattr(network, "_core", _dispatch.load(request.param))
-    return request.param
+# NNCORE_SIMD, which forces a variant on import, also restricts the tests to
+# it (CI's debug and sanitizer runs: their checks do not depend on the
+# instruction set).
+_VARIANTS = ([nncore.simd] if os.environ.get("NNCORE_SIMD")
+             else _dispatch.supported_variants())
+
+
+@pytest.fixture(params=_VARIANTS)
+def simd(request):
+    """Every variant of the compiled loops this CPU runs, in use for the test."""
+    with _dispatch.use(request.param):
+        yield request.param

@@ -261,13 +261,12 @@ def test_malformed_sparse_input_is_refused():
         clf.predict(bad)
 
 
-def test_every_simd_variant_trains_the_same_model(monkeypatch):
+def test_every_simd_variant_trains_the_same_model():
     X, y = make_data("multiclass")
-    import nncore.sklearn as nsk
     results = []
     for name in _dispatch.supported_variants():
-        monkeypatch.setattr(nsk, "_core", _dispatch.load(name))
-        clf = MLPClassifier(**dict(BASE, solver="adam")).fit(X, y)
+        with _dispatch.use(name):
+            clf = MLPClassifier(**dict(BASE, solver="adam")).fit(X, y)
         results.append(clf.coefs_[0].copy())
     theirs = skn.MLPClassifier(**dict(BASE, solver="adam")).fit(X, y)
     for coefs in results:

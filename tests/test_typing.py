@@ -5,8 +5,7 @@
   whole public API, and the program runs;
 - ``mypy --strict`` rejects misuse, so the annotations are not ``Any``;
 - ``mypy --strict`` passes on the nncore package itself;
-- each compiled core matches its stub (mypy's stubtest), and the three stubs
-  are one file in three copies.
+- the compiled core matches its stub (mypy's stubtest).
 
 mypy runs where it finds the nncore these tests import: the source tree for a
 build in place or an editable install (mypy cannot follow an editable
@@ -22,7 +21,6 @@ from pathlib import Path
 import pytest
 
 import nncore
-from nncore import _dispatch
 
 pytest.importorskip("mypy", reason="mypy is not installed (pip install mypy)")
 
@@ -30,7 +28,6 @@ REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "typed_usage.py"
 PACKAGE = Path(nncore.__file__).resolve().parent
 INSTALLED = PACKAGE.parent.name in ("site-packages", "dist-packages")
-VARIANTS = ("baseline", "avx2", "avx512")
 
 # The command-line modules are not annotated yet, and nncore.sklearn derives
 # from scikit-learn's classes, which ship no type information (--strict
@@ -113,25 +110,18 @@ def test_package_passes_mypy_strict(tmp_path, mypy_cache):
     assert code == 0, output
 
 
-def test_stubs_are_identical():
-    stubs = {name: (PACKAGE / f"_core_{name}.pyi").read_bytes() for name in VARIANTS}
-    assert stubs["avx2"] == stubs["baseline"] == stubs["avx512"]
-
-
-def test_stubs_match_compiled_cores(tmp_path, where, mypy_cache):
-    # Every variant this CPU can import, in one run (each run reads NumPy's
-    # stubs afresh). Allowed: Cython's own helpers, not part of the API, and
+def test_stub_matches_compiled_core(tmp_path, where, mypy_cache):
+    # Allowed: Cython's own helpers, not part of the API, and
     # Model's class-level entry, which newer stubtests flag for lacking
     # @disjoint_base (see the stub); Model's methods are still checked.
     allowlist = tmp_path / "allowlist.txt"
-    allowlist.write_text("nncore\\._core_\\w+\\.__(reduce|setstate)_cython__\n"
-                         "nncore\\._core_\\w+\\.__test__\n"
-                         "nncore\\._core_\\w+\\.Model\n")
+    allowlist.write_text("nncore\\._core\\.__(reduce|setstate)_cython__\n"
+                         "nncore\\._core\\.__test__\n"
+                         "nncore\\._core\\.Model\n")
     # stubtest reads neither --cache-dir nor MYPY_CACHE_DIR, only a config file.
     config = tmp_path / "mypy.ini"
     config.write_text(f"[mypy]\ncache_dir = {mypy_cache}\n")
-    modules = [f"nncore._core_{name}" for name in _dispatch.supported_variants()]
     code, output = run(["-m", "mypy.stubtest", "--concise", "--ignore-unused-allowlist",
                         "--mypy-config-file", str(config), "--allowlist", str(allowlist),
-                        *modules], where)
+                        "nncore._core"], where)
     assert code == 0, output

@@ -1,152 +1,23 @@
 /* SPDX-License-Identifier: MIT
  *
- * Innermost loops of the per-sample kernels, written in C so that a reduction
- * can be vectorised without -ffast-math: "omp simd reduction" (enabled by
- * -fopenmp-simd, which pulls in no OpenMP runtime) lets the compiler keep one
- * partial sum per vector lane, while every other IEEE rule stays in force.
- * The file is compiled into each SIMD variant of the extension with that
- * variant's -m flags, so the same source gives SSE2, AVX2 and AVX-512 code.
+ * The C loops of the core, written once over a type T (float and double) and
+ * compiled once per instruction set: each _kernels_<isa>.c sets its target
+ * and includes this file, which ends in that instruction set's table
+ * (NN_TABLE, NN_TABLE_NAME; see _kernels.h). Everything here is static, so
+ * the copies do not collide. Reductions are vectorised without -ffast-math:
+ * "omp simd reduction" (enabled by -fopenmp-simd, which pulls in no OpenMP
+ * runtime) lets the compiler keep one partial sum per vector lane, while
+ * every other IEEE rule stays in force.
  */
-#ifndef NNCORE_SIMD_H
-#define NNCORE_SIMD_H
-
-#include <stddef.h>
+#include "_kernels.h"
+#include "_exp.h"
 #include <math.h>
-#include <stdint.h>
-#if defined(__SSE2__) || defined(_M_X64) || defined(_M_AMD64)
-#include <xmmintrin.h>
-#define NN_HAVE_MXCSR 1
+#include <stddef.h>
+#include <string.h>
+
+#if defined(_MSC_VER) && !defined(restrict)
+#define restrict __restrict
 #endif
-
-/* Subnormal numbers flushed to zero (inputs and results), for the current
- * thread, until nn_restore_fp. x86 handles subnormal operands in microcode,
- * some hundred cycles per vector instruction: Adam's and momentum's state for
- * a weight whose gradient stays 0 decays geometrically into that range, and
- * measured here (ReLU units, Adam, batch 1) 6% subnormal moments made a step
- * four times slower. What is lost is below 1e-38 (float32) or 1e-308
- * (float64), far under any weight's last bit. Elsewhere (arm64) a no-op. */
-static inline unsigned int nn_flush_subnormals(void)
-{
-#ifdef NN_HAVE_MXCSR
-    unsigned int old = _mm_getcsr();
-    _mm_setcsr(old | 0x8040u);     /* FTZ | DAZ */
-    return old;
-#else
-    return 0;
-#endif
-}
-
-static inline void nn_restore_fp(unsigned int old)
-{
-#ifdef NN_HAVE_MXCSR
-    _mm_setcsr(old);
-#else
-    (void)old;
-#endif
-}
-
-/* exp(x) for x <= 0, the only arguments the stable sigmoid needs, to within
- * about 2 ulp, with no branch, no library call and no float-integer
- * conversion, so that loops over it vectorise even for SSE2 (libm's exp is a
- * scalar call without -ffast-math). NaN gives NaN; x < -745.5 gives 0.
- * Method: x = k ln2 + r with |r| <= ln2/2 (Cody-Waite; k ln2_hi is exact),
- * exp(r) by its Taylor series to r^13 (truncation below 5e-18), times 2^k.
- * Integers are rounded and moved into the exponent field through the
- * 1.5 * 2^52 "shifter": the bits of shifter + k are the bits of shifter plus
- * k. 2^k is applied in two halves so subnormal results come out right. */
-static inline double nn_exp_nonpositive(double x)
-{
-    const double log2e = 1.4426950408889634;
-    const double ln2_hi = 6.93147180369123816490e-01;
-    const double ln2_lo = 1.90821492927058770002e-10;
-    const double shifter = 6755399441055744.0;
-    union bits { double d; int64_t i; } base, t1, t2, s1, s2;
-    double xc = x > -745.5 ? x : -745.5;           /* NaN and -inf land here too */
-    double kd = (xc * log2e + shifter) - shifter;  /* round(x / ln2) */
-    double r = (xc - kd * ln2_hi) - kd * ln2_lo;
-    double p = 1.0 / 6227020800.0;                 /* 1/13! */
-    p = p * r + 1.0 / 479001600.0;
-    p = p * r + 1.0 / 39916800.0;
-    p = p * r + 1.0 / 3628800.0;
-    p = p * r + 1.0 / 362880.0;
-    p = p * r + 1.0 / 40320.0;
-    p = p * r + 1.0 / 5040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
-    double k1 = (kd * 0.5 + shifter) - shifter;    /* k = k1 + k2, both >= -539 */
-    base.d = shifter;
-    t1.d = k1 + shifter;
-    t2.d = (kd - k1) + shifter;
-    s1.i = (t1.i - base.i + 1023) << 52;
-    s2.i = (t2.i - base.i + 1023) << 52;
-    double result = p * s1.d * s2.d;
-    return x == x ? result : x;
-}
-
-/* The same for float, in float arithmetic (sixteen lanes per AVX-512
- * vector instead of eight), to within about 2 ulp of float: k ln2_hi is exact
- * for |k| < 256, Taylor to r^7 (truncation below 6e-9), 2^k in two halves as
- * above (k >= -150, halves >= -75, both normal). x < -104 gives 0 (exp(-104)
- * is below half the smallest float subnormal). */
-static inline float nn_exp_nonpositive_float(float x)
-{
-    const float log2e = 1.44269504f;
-    const float ln2_hi = 0.693145751953125f;      /* 0x3f317200: 16 bits */
-    const float ln2_lo = 1.42860676533018704e-06f;
-    const float shifter = 12582912.0f;            /* 1.5 * 2^23 */
-    union bits { float f; int32_t i; } base, t1, t2, s1, s2;
-    float xc = x > -104.0f ? x : -104.0f;
-    float kd = (xc * log2e + shifter) - shifter;
-    float r = (xc - kd * ln2_hi) - kd * ln2_lo;
-    float p = 1.0f / 5040.0f;
-    p = p * r + 1.0f / 720.0f;
-    p = p * r + 1.0f / 120.0f;
-    p = p * r + 1.0f / 24.0f;
-    p = p * r + 1.0f / 6.0f;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
-    float k1 = (kd * 0.5f + shifter) - shifter;
-    base.f = shifter;
-    t1.f = k1 + shifter;
-    t2.f = (kd - k1) + shifter;
-    s1.i = (t1.i - base.i + 127) * (1 << 23);
-    s2.i = (t2.i - base.i + 127) * (1 << 23);
-    float result = p * s1.f * s2.f;
-    return x == x ? result : x;
-}
-
-/* The logistic sigmoid in its stable form: exp only of -|v|. */
-static inline double nn_sigmoid(double v)
-{
-    double e = nn_exp_nonpositive(-fabs(v));
-    double s = 1.0 / (1.0 + e);
-    double es = e * s;               /* both sides computed: a select, no branch */
-    return v >= 0 ? s : es;
-}
-
-static inline float nn_sigmoid_float(float v)
-{
-    float e = nn_exp_nonpositive_float(-fabsf(v));
-    float s = 1.0f / (1.0f + e);
-    float es = e * s;
-    return v >= 0 ? s : es;
-}
-
-static inline double nn_exp_nonpositive_double(double x)
-{
-    return nn_exp_nonpositive(x);
-}
-
-static inline double nn_sigmoid_double(double v)
-{
-    return nn_sigmoid(v);
-}
 
 #define NNCORE_DEFINE_ACTIVATIONS(T, SUFFIX)                                   \
 /* z[j] := sigmoid(z[j]), in T's own arithmetic */                            \
@@ -444,6 +315,213 @@ NNCORE_DEFINE_LOOPS(double, d)
 NNCORE_DEFINE_SOLVERS(float, f, sqrtf)
 NNCORE_DEFINE_SOLVERS(double, d, sqrt)
 
+/* The entries of the table (see _kernels.h for each one's contract): whole
+ * rows and layers, built from the loops above. */
+#define NNCORE_DEFINE_LAYERS(T, S)                                             \
+static T nn_dot_entry_##S(Py_ssize_t n, const T *x, const T *y)               \
+{                                                                             \
+    return nn_dot_##S(n, x, y);                                               \
+}                                                                             \
+static int nn_all_finite_entry_##S(Py_ssize_t n, const T *x)                  \
+{                                                                             \
+    return nn_all_finite_##S(n, x);                                           \
+}                                                                             \
+static void nn_axpy_entry_##S(Py_ssize_t n, T c, const T *x, T *y)            \
+{                                                                             \
+    nn_axpy_##S(n, c, x, y);                                                  \
+}                                                                             \
+static double nn_softmax_entry_##S(Py_ssize_t n, T *z, const T *t)            \
+{                                                                             \
+    return nn_softmax_##S(n, z, t);                                           \
+}                                                                             \
+static void nn_rows_forward_entry_##S(Py_ssize_t m, Py_ssize_t n,             \
+                                      Py_ssize_t ld, const T *W, const T *x,  \
+                                      T *z)                                   \
+{                                                                             \
+    nn_rows_forward_##S(m, n, ld, W, x, z);                                   \
+}                                                                             \
+static void nn_rows_update_entry_##S(Py_ssize_t m, Py_ssize_t n,              \
+                                     Py_ssize_t ld, const T *step,            \
+                                     const T *x, const T *x_next, T *W, T *z) \
+{                                                                             \
+    if (x_next == NULL)                                                       \
+        nn_rows_update_##S(m, n, ld, step, x, W);                             \
+    else                                                                      \
+        nn_rows_update_forward_##S(m, n, ld, step, x, x_next, W, z);          \
+}                                                                             \
+/* The activation with its branch outside the loop, so each loop            \
+ * vectorises; relu keeps NaN out as "z > 0 ? z : 0" does; tanh is libm's,   \
+ * in double. */                                                             \
+static void nn_activate_##S(int kind, Py_ssize_t n, const T *restrict b,      \
+                            T *restrict z)                                    \
+{                                                                             \
+    if (kind == ACT_SIGMOID) {                                                \
+        if (b == NULL)                                                        \
+            nn_sigmoid_##S(n, z);                                             \
+        else                                                                  \
+            nn_sigmoid_bias_##S(n, b, z);                                     \
+    } else if (kind == ACT_TANH) {                                            \
+        for (Py_ssize_t j = 0; j < n; ++j)                                    \
+            z[j] = (T)tanh((double)(b == NULL ? z[j] : z[j] + b[j]));         \
+    } else if (kind == ACT_RELU) {                                            \
+        if (b == NULL) {                                                      \
+            _Pragma("omp simd")                                               \
+            for (Py_ssize_t j = 0; j < n; ++j)                                \
+                z[j] = z[j] > 0 ? z[j] : 0;                                   \
+        } else {                                                              \
+            _Pragma("omp simd")                                               \
+            for (Py_ssize_t j = 0; j < n; ++j) {                              \
+                T v = z[j] + b[j];                                            \
+                z[j] = v > 0 ? v : 0;                                         \
+            }                                                                 \
+        }                                                                     \
+    } else if (b != NULL) {                                                   \
+        _Pragma("omp simd")                                                   \
+        for (Py_ssize_t j = 0; j < n; ++j)                                    \
+            z[j] = z[j] + b[j];                                               \
+    }                                                                         \
+}                                                                             \
+/* f'(z) through a = f(z): a (1 - a), 1 - a^2, [a > 0], 1. */                \
+static void nn_derivative_##S(int kind, Py_ssize_t rows, Py_ssize_t n,        \
+                              const T *restrict A, T *restrict x,             \
+                              T *restrict colsum)                             \
+{                                                                             \
+    if (colsum != NULL)                                                       \
+        memset(colsum, 0, n * sizeof(T));                                     \
+    for (Py_ssize_t k = 0; k < rows; ++k) {                                   \
+        const T *a = A + k * n;                                               \
+        T *v = x + k * n;                                                     \
+        if (kind == ACT_SIGMOID) {                                            \
+            _Pragma("omp simd")                                               \
+            for (Py_ssize_t i = 0; i < n; ++i)                                \
+                v[i] = v[i] * (a[i] * (1 - a[i]));                            \
+        } else if (kind == ACT_TANH) {                                        \
+            _Pragma("omp simd")                                               \
+            for (Py_ssize_t i = 0; i < n; ++i)                                \
+                v[i] = v[i] * (1 - a[i] * a[i]);                              \
+        } else if (kind == ACT_RELU) {                                        \
+            _Pragma("omp simd")                                               \
+            for (Py_ssize_t i = 0; i < n; ++i)                                \
+                v[i] = v[i] * (a[i] > 0 ? (T)1 : (T)0);                       \
+        }                                                                     \
+        if (colsum != NULL) {                                                 \
+            _Pragma("omp simd")                                               \
+            for (Py_ssize_t i = 0; i < n; ++i)                                \
+                colsum[i] += v[i];                                            \
+        }                                                                     \
+    }                                                                         \
+}                                                                             \
+static void nn_backprop_update_##S(Py_ssize_t m, Py_ssize_t n, Py_ssize_t ld, \
+                                   const T *delta, T lr, const T *a, T *W,    \
+                                   T *back)                                   \
+{                                                                             \
+    /* Each row is read once: its old values feed the error of the layer     \
+     * below and it is updated while still in cache. */                      \
+    memset(back, 0, n * sizeof(T));                                           \
+    for (Py_ssize_t j = 0; j < m; ++j) {                                      \
+        T *row = W + j * ld;                                                  \
+        T step = lr * delta[j];                                               \
+        nn_backprop_row_##S(n, delta[j], step, a, row, back);                 \
+        row[n] -= step;                                                       \
+    }                                                                         \
+}                                                                             \
+static void nn_accumulate_##S(Py_ssize_t m, Py_ssize_t n, Py_ssize_t ld,      \
+                              const T *delta, T alpha, const T *a,            \
+                              const T *W, T *G, T *back)                      \
+{                                                                             \
+    if (back != NULL)                                                         \
+        memset(back, 0, n * sizeof(T));                                       \
+    for (Py_ssize_t j = 0; j < m; ++j) {                                      \
+        T *g = G + j * ld;                                                    \
+        T step = alpha * delta[j];                                            \
+        nn_axpy_##S(n, step, a, g);                                           \
+        g[n] += step;                                                         \
+        if (back != NULL)                                                     \
+            nn_axpy_##S(n, delta[j], W + j * ld, back);                       \
+    }                                                                         \
+}                                                                             \
+static double nn_solver_sample_##S(Py_ssize_t m, Py_ssize_t n, Py_ssize_t ld, \
+                                   const T *delta, const T *a, T *W, T *s1,   \
+                                   T *s2, T *back, const nn_step_##S *p)      \
+{                                                                             \
+    double sq = 0;                                                            \
+    if (back != NULL)                                                         \
+        memset(back, 0, n * sizeof(T));                                       \
+    for (Py_ssize_t j = 0; j < m; ++j) {                                      \
+        Py_ssize_t row = j * ld;                                              \
+        if (p->solver == SOLVER_ADAM)                                         \
+            sq += nn_sk_row_adam_##S(n, delta[j], a, W + row, s1 + row,       \
+                                     s2 + row, back, p->alpha, p->dd, p->r,   \
+                                     p->b1, p->b2, p->c1, p->c2, p->e);       \
+        else                                                                  \
+            sq += nn_sk_row_momentum_##S(n, delta[j], a, W + row, s1 + row,   \
+                                         back, p->alpha, p->dd, p->r, p->mu,  \
+                                         p->solver == SOLVER_NESTEROV);       \
+    }                                                                         \
+    return sq;                                                                \
+}                                                                             \
+static double nn_solver_update_##S(Py_ssize_t m, Py_ssize_t n, Py_ssize_t ld, \
+                                   T *W, T *G, T *s1, T *s2,                  \
+                                   const nn_step_##S *p)                      \
+{                                                                             \
+    /* Every loop below the gradient's runs over the weights and the bias    \
+     * (n + 1). */                                                            \
+    const T a = p->alpha, d = p->dd, r = p->r, mu = p->mu, e = p->e;          \
+    const T b1 = p->b1, b2 = p->b2, c1 = p->c1, c2 = p->c2;                   \
+    double sq = 0;                                                            \
+    for (Py_ssize_t j = 0; j < m; ++j) {                                      \
+        T *restrict w = W + j * ld, *restrict g = G + j * ld;                 \
+        sq += nn_dot_##S(n, w, w);                                            \
+        for (Py_ssize_t i = 0; i < n; ++i)                                    \
+            g[i] = (g[i] + a * w[i]) / d;                                     \
+        g[n] = g[n] / d;                                                      \
+        if (p->solver == SOLVER_SGD) {                                        \
+            T *restrict v = s1 + j * ld;                                      \
+            for (Py_ssize_t i = 0; i < n + 1; ++i) {                          \
+                T vn = mu * v[i] - r * g[i];                                  \
+                v[i] = vn;                                                    \
+                w[i] += vn;                                                   \
+            }                                                                 \
+        } else if (p->solver == SOLVER_NESTEROV) {                            \
+            T *restrict v = s1 + j * ld;                                      \
+            for (Py_ssize_t i = 0; i < n + 1; ++i) {                          \
+                T vn = mu * v[i] - r * g[i];                                  \
+                v[i] = vn;                                                    \
+                w[i] += mu * vn - r * g[i];                                   \
+            }                                                                 \
+        } else if (p->solver == SOLVER_ADAM) {                                \
+            T *restrict mm = s1 + j * ld, *restrict v = s2 + j * ld;          \
+            for (Py_ssize_t i = 0; i < n + 1; ++i) {                          \
+                mm[i] = b1 * mm[i] + c1 * g[i];                               \
+                v[i] = b2 * v[i] + c2 * (g[i] * g[i]);                        \
+                w[i] += (-r * mm[i]) / (NN_SQRT_##S(v[i]) + e);               \
+            }                                                                 \
+        }                                                                     \
+    }                                                                         \
+    return sq;                                                                \
+}
+
+#define NN_SQRT_f sqrtf
+#define NN_SQRT_d sqrt
+NNCORE_DEFINE_LAYERS(float, f)
+NNCORE_DEFINE_LAYERS(double, d)
+#undef NN_SQRT_f
+#undef NN_SQRT_d
+
+#define NN_TABLE_ENTRIES(S)                                                    \
+    nn_all_finite_entry_##S, nn_dot_entry_##S, nn_axpy_entry_##S,            \
+    nn_activate_##S, nn_derivative_##S, nn_softmax_entry_##S,                 \
+    nn_rows_forward_entry_##S, nn_rows_update_entry_##S,                      \
+    nn_backprop_update_##S, nn_accumulate_##S, nn_solver_sample_##S,          \
+    nn_solver_update_##S
+
+const nn_kernels NN_TABLE = {
+    NN_TABLE_NAME,
+    NN_TABLE_ENTRIES(f),
+    NN_TABLE_ENTRIES(d)
+};
+#undef NN_TABLE_ENTRIES
+
 #undef NNCORE_DEFINE_LOOPS
 #undef NNCORE_DEFINE_SOLVERS
 #undef NN_SCALE
@@ -454,5 +532,4 @@ NNCORE_DEFINE_SOLVERS(double, d, sqrt)
 #undef NN_NESTEROV
 #undef NN_ADAM
 #undef NNCORE_DEFINE_ACTIVATIONS
-
-#endif
+#undef NNCORE_DEFINE_LAYERS

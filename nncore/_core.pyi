@@ -1,10 +1,8 @@
 # SPDX-License-Identifier: MIT
-# Type stub of a compiled core, pyx/_core.pyx. The three variants
-# (_core_baseline, _core_avx2, _core_avx512) are one source compiled for three
-# instruction sets, so their stubs are identical copies of this file
-# (tests/test_typing.py checks that they are, and that each matches its
-# compiled module). The fused ``floating`` memoryviews of the entry points take
-# float32 or float64 arrays, the same dtype in every argument of one call.
+# Type stub of the compiled core, pyx/_core.pyx (tests/test_typing.py checks
+# it against the compiled module with stubtest). The fused ``floating``
+# memoryviews of the entry points take float32 or float64 arrays, the same
+# dtype in every argument of one call.
 from typing import Any, Final
 
 import numpy as np
@@ -33,6 +31,9 @@ class Model:
     def forward(self, X: object, path: int = ...) -> _Floats | None: ...
 
 def _codes() -> tuple[dict[str, int], dict[str, int]]: ...
+def _variants() -> list[str]: ...
+def _select(name: str) -> None: ...
+def _selected() -> str: ...
 def _all_finite(values: _Floats) -> bool: ...
 def _workspace_size(layout: _Layout, batch: int) -> int: ...
 def _loss_grad(params: _Floats, layout: _Layout, hidden: int, output: int,
