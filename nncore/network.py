@@ -593,7 +593,8 @@ class Network:
     def _check_params(self) -> None:
         # Users may write into weights/biases/params; training starts only
         # from finite weights, so that a restored state is always finite.
-        if not np.isfinite(self._params).all():
+        # One pass in the core, without a boolean temporary of the buffer's size.
+        if not _core._all_finite(self._params):
             raise ValueError("the network's parameters contain NaN or infinity "
                              "(written through weights, biases or params)")
 
@@ -764,7 +765,7 @@ class Network:
             with np.errstate(over="ignore", invalid="ignore"):
                 grad *= -learning_rate
                 grad += self._params
-            if not (np.isfinite(loss) and np.isfinite(grad).all()):
+            if not (np.isfinite(loss) and _core._all_finite(grad)):
                 raise DivergenceError(
                     "the loss or the updated weights are not finite; the network "
                     "is unchanged. Scale the inputs or lower the learning rate.")
