@@ -26,6 +26,10 @@ from ._typing import Activation, Output
 
 ALIGNMENT = 64      # bytes: a cache line, and one AVX-512 register
 
+# Initial weights are drawn in float64 at most this many at a time (8 MiB),
+# so that no temporary of a layer's size is ever made.
+DRAW_CHUNK = 1 << 20
+
 # Must match the enums of pyx/_defs.pxd (tests/test_kernels.py checks this).
 ACTIVATIONS: dict[Activation, int] = {"identity": 0, "sigmoid": 1, "tanh": 2, "relu": 3}
 OUTPUTS: dict[Output, int] = {"identity": 0, "sigmoid": 1, "softmax": 2}
@@ -91,3 +95,28 @@ def views(params: npt.NDArray[Any], table: npt.NDArray[np.intp]
         weights.append(block[:, :n_in].T)
         biases.append(block[:, n_in])
     return weights, biases
+
+
+def draw_uniform(rng: np.random.Generator, bound: float, target: npt.NDArray[Any]) -> None:
+    """Fill the 1-D or 2-D view ``target`` with ``rng.uniform(-bound, bound)``.
+
+    The values, and what is left of the generator's stream, are exactly those
+    of ``target[...] = rng.uniform(-bound, bound, target.shape)``: NumPy draws
+    each double from the stream in C order, so drawing whole rows, or pieces
+    of one row, in that order gives the same numbers. Only DRAW_CHUNK float64
+    values exist at a time; each is rounded to target's dtype as it is stored.
+    """
+    grid = target.reshape(1, -1) if target.ndim == 1 else target
+    n_rows, n_cols = grid.shape
+    if n_cols == 0:
+        return
+    rows = DRAW_CHUNK // n_cols
+    if rows >= 1:
+        for start in range(0, n_rows, rows):
+            stop = min(start + rows, n_rows)
+            grid[start:stop] = rng.uniform(-bound, bound, (stop - start, n_cols))
+        return
+    for row in grid:
+        for start in range(0, n_cols, DRAW_CHUNK):
+            stop = min(start + DRAW_CHUNK, n_cols)
+            row[start:stop] = rng.uniform(-bound, bound, stop - start)

@@ -23,7 +23,16 @@ Output: TypeAlias = Literal["softmax", "sigmoid", "identity"]
 Optimizer: TypeAlias = Literal["sgd", "adam"]
 
 
-class EpochInfo(TypedDict):
+class _EpochInfoAlways(TypedDict):
+    # The keys of every epoch's report (EpochInfo adds the optional ones).
+    epoch: int
+    epochs: int
+    loss: float
+    seconds: float
+    samples_per_second: float
+
+
+class EpochInfo(_EpochInfoAlways, total=False):
     """What ``Network.fit`` passes to its ``callback`` after each epoch.
 
     Attributes
@@ -39,6 +48,11 @@ class EpochInfo(TypedDict):
         Wall time of the epoch.
     samples_per_second : float
         Training speed in that epoch (infinite if the clock did not move).
+    learning_rate : float
+        The learning rate of that epoch (it changes with a schedule).
+    val_loss, val_score : float
+        The validation loss and score after that epoch; only when ``fit``
+        has validation data.
 
     Examples
     --------
@@ -53,8 +67,6 @@ class EpochInfo(TypedDict):
     2
     """
 
-    epoch: int
-    epochs: int
-    loss: float
-    seconds: float
-    samples_per_second: float
+    learning_rate: float
+    val_loss: float
+    val_score: float

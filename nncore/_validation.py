@@ -29,7 +29,7 @@ from typing import Any, TypeVar, cast
 import numpy as np
 import numpy.typing as npt
 
-from . import _core
+from . import _core, _params
 
 # SciPy's BLAS takes C ints: every matrix dimension and leading dimension
 # handed to it must stay below this.
@@ -62,20 +62,37 @@ def check_int(value: object, name: str, minimum: int = 1) -> int:
     return value
 
 
-def check_learning_rate(value: object, dtype: npt.DTypeLike) -> float:
+def as_generator(seed: object, name: str = "seed") -> np.random.Generator:
+    """``np.random.default_rng(seed)``, with errors that name the argument."""
+    expected = (f"{name} must be None, a non-negative integer or a "
+                "numpy.random.Generator")
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, (bool, np.bool_)) \
+            and seed < 0:
+        raise ValueError(f"{expected}, got {seed}; pick any integer >= 0 (the same "
+                         "one gives the same network), or None for a fresh seed")
+    try:
+        return np.random.default_rng(cast(Any, seed))
+    except TypeError as exc:
+        raise TypeError(f"{expected}, got {type(seed).__name__} ({exc})") from exc
+    except ValueError as exc:
+        raise ValueError(f"{expected}, got {seed!r} ({exc})") from exc
+
+
+def check_learning_rate(value: object, dtype: npt.DTypeLike,
+                        name: str = "learning_rate") -> float:
     """A finite learning rate >= 0 that stays finite, and non-zero if it was, in dtype.
 
     0 is allowed: a step at learning rate 0 leaves every weight exactly as it
     was (useful to measure the training loss without changing anything).
     """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"learning_rate must be a real number, got {type(value).__name__}")
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
     value = float(value)
     if not np.isfinite(value) or value < 0:
-        raise ValueError(f"learning_rate must be a finite number >= 0, got {value}")
+        raise ValueError(f"{name} must be a finite number >= 0, got {value}")
     info = np.finfo(dtype)
     if value != 0 and not float(info.tiny) <= value <= float(info.max):
-        raise ValueError(f"learning_rate {value} is not representable in "
+        raise ValueError(f"{name} {value} is not representable in "
                          f"{np.dtype(dtype).name} (0, or between {info.tiny} and {info.max})")
     return value
 
@@ -148,23 +165,105 @@ def physical_memory() -> int | None:
         return None
 
 
-def check_memory(sizes: Sequence[int], dtype: npt.DTypeLike) -> None:
-    """Refuse a network whose parameters alone would not fit in RAM.
+def _read_number(path: str, key: str | None = None) -> int | None:
+    # An integer from a /proc or /sys file (its first word, or the value of
+    # the line "key: value"); None if absent, unreadable or unlimited ("max").
+    try:
+        with open(path, encoding="ascii") as file:
+            if key is None:
+                return int(file.read().split()[0])
+            for line in file:
+                name, _, value = line.partition(":")
+                if name == key:
+                    words = value.split()
+                    # /proc/meminfo and /proc/self/status count in kB.
+                    scale = 1024 if words[1:] == ["kB"] else 1
+                    return int(words[0]) * scale
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
 
-    Checked before anything is allocated, so an absurd size is a clear
-    ValueError instead of a MemoryError or the machine swapping.
+
+def available_memory() -> int | None:
+    """Bytes this process can still allocate without swapping or hitting a
+    limit: the smallest of the machine's RAM, the memory the kernel reports
+    available (MemAvailable), the room left in the process's cgroup, and the
+    room left under its address-space and data rlimits. None if none of them
+    can be asked."""
+    limits = [physical_memory(), _read_number("/proc/meminfo", "MemAvailable")]
+    for cgroup_max, cgroup_used in (
+            ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+            ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
+             "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+        cap, used = _read_number(cgroup_max), _read_number(cgroup_used)
+        # cgroup v1 says "no limit" with a huge number, not "max".
+        if cap is not None and used is not None and cap < 2**60:
+            limits.append(max(cap - used, 0))
+    try:
+        import resource
+    except ImportError:     # not POSIX
+        pass
+    else:
+        for which, key in ((resource.RLIMIT_AS, "VmSize"),
+                           (getattr(resource, "RLIMIT_DATA", None), "VmData")):
+            if which is None:
+                continue
+            soft = resource.getrlimit(which)[0]
+            used = _read_number("/proc/self/status", key)
+            if soft != resource.RLIM_INFINITY and used is not None:
+                limits.append(max(soft - used, 0))
+    known = [limit for limit in limits if limit is not None]
+    return min(known) if known else None
+
+
+def network_bytes(sizes: Sequence[int], dtype: npt.DTypeLike) -> tuple[int, int]:
+    """(entries, bytes) that constructing a network of ``sizes`` allocates:
+    the flat buffer with every unit's row padded to 64 bytes (``_params``),
+    its alignment slack, and the chunk the initial weights are drawn in."""
+    itemsize = np.dtype(dtype).itemsize
+    per_line = _params.ALIGNMENT // itemsize
+    entries = sum(-(-(sizes[l] + 1) // per_line) * per_line * sizes[l + 1]
+                  for l in range(len(sizes) - 1))
+    n_bytes = (entries * itemsize + _params.ALIGNMENT
+               + _params.DRAW_CHUNK * np.dtype(np.float64).itemsize)
+    return entries, n_bytes
+
+
+def check_memory(sizes: Sequence[int], dtype: npt.DTypeLike, also: int = 0) -> None:
+    """Refuse a network whose construction would not fit in memory.
+
+    Counts what the constructor really allocates (``network_bytes``), plus
+    ``also`` bytes that will be held at the same time (a loader's copy of the
+    weights as read from a file, say), and is checked before anything is
+    allocated, so an absurd size is a clear ValueError instead of a
+    MemoryError, the machine swapping or the out-of-memory killer.
     """
-    entries = sum((sizes[l] + 1) * sizes[l + 1] for l in range(len(sizes) - 1))
-    check_bytes(entries * np.dtype(dtype).itemsize,
-                f"the parameters of layer_sizes {list(sizes)}")
+    entries, n_bytes = network_bytes(sizes, dtype)
+    check_bytes(n_bytes + also, f"the parameters of layer_sizes {list(sizes)} "
+                f"({entries:,} {np.dtype(dtype).name} entries, each unit's row padded "
+                f"to {_params.ALIGNMENT} bytes)" + (" and the weights as read" if also
+                                                   else ""))
+
+
+# Allocations below this are not checked: asking the kernel what is
+# available costs about 0.3 ms, more than a small call's work, and NumPy's own
+# MemoryError is clear enough for a size that small.
+CHECKED_BYTES = 1 << 26
 
 
 def check_bytes(n_bytes: int, what: str) -> None:
-    """ValueError unless n_bytes (an allocation about to be made) fits in RAM."""
-    limit = physical_memory() or 2**40
+    """ValueError unless n_bytes (allocations about to be made) fit in the
+    memory available to this process (``available_memory``); sizes below
+    CHECKED_BYTES pass unchecked."""
+    if n_bytes < CHECKED_BYTES:
+        return
+    physical = physical_memory() or 2**40
+    limit = available_memory() or physical
     if n_bytes > limit:
         raise ValueError(f"{what} would need {n_bytes / 2**30:.1f} GiB, more than "
-                         f"this machine's {limit / 2**30:.1f} GiB of memory")
+                         f"the {limit / 2**30:.1f} GiB of memory available (this "
+                         f"machine has {physical / 2**30:.1f} GiB); use smaller "
+                         "layers or batches, or free memory")
 
 
 def _numeric_array(data: npt.ArrayLike, name: str) -> npt.NDArray[Any]:
@@ -218,11 +317,15 @@ def as_input(X: npt.ArrayLike, dtype: npt.DTypeLike, n_features: int,
 def as_target(y: npt.ArrayLike, output: str, n_out: int, dtype: npt.DTypeLike,
               n_samples: int, name: str = "y") -> npt.NDArray[np.floating[Any]]:
     """Validate targets and return them as a C-contiguous (n_samples, n_out) array."""
+    if output != "identity":
+        _refuse_string_labels(y, output, n_out, name)
     array = _numeric_array(y, name)
     if array.ndim not in (1, 2):
         raise ValueError(f"{name} must be 1-D or 2-D, got {array.ndim}-D")
     if array.shape[0] != n_samples:
         raise ValueError(f"{name} has {array.shape[0]} samples, but X has {n_samples}")
+    if output == "softmax" and array.ndim == 2 and array.shape[1] == 1 and n_out > 1:
+        array = array[:, 0]     # a column of class labels
     if output == "softmax" and array.ndim == 1:
         if array.dtype.kind == "f" and not np.isfinite(array).all():
             raise ValueError(f"{name} contains NaN or infinity")
@@ -247,6 +350,32 @@ def as_target(y: npt.ArrayLike, output: str, n_out: int, dtype: npt.DTypeLike,
     return target
 
 
+def _refuse_string_labels(y: object, output: str, n_out: int, name: str) -> None:
+    """TypeError saying how to encode them, if y holds strings (class names)."""
+    if isinstance(y, (str, bytes)):
+        return      # _numeric_array's message covers a single string
+    try:
+        array = np.asarray(y)
+    except (ValueError, TypeError):
+        return
+    if array.dtype.kind in "US":
+        example = array.reshape(-1)[0].item() if array.size else ""
+    elif array.dtype.kind == "O":
+        found = [v for v in array.reshape(-1)[:1000] if isinstance(v, (str, bytes))]
+        if not found:
+            return
+        example = found[0]
+    else:
+        return
+    labels = "0 or 1" if output == "sigmoid" else f"0..{n_out - 1}"
+    raise TypeError(
+        f"{name} holds strings (such as {example!r}), but a {output} network takes "
+        f"integer class labels {labels}: encode them first (classes, {name}_encoded = "
+        f"numpy.unique({name}, return_inverse=True) gives the indices and the "
+        "classes to map predictions back), or use nncore.sklearn.MLPClassifier, "
+        "which takes any labels")
+
+
 def _one_hot(labels: npt.NDArray[Any], n_out: int, dtype: npt.DTypeLike,
              name: str) -> npt.NDArray[np.floating[Any]]:
     if labels.dtype.kind == "f":
@@ -258,6 +387,8 @@ def _one_hot(labels: npt.NDArray[Any], n_out: int, dtype: npt.DTypeLike,
         bad = lowest if lowest < 0 else highest
         raise ValueError(f"{name} has label {bad:g}, but the network's "
                          f"{n_out} outputs take labels 0..{n_out - 1}")
+    check_bytes(labels.shape[0] * n_out * np.dtype(dtype).itemsize,
+                f"the one-hot targets of {labels.shape[0]} labels and {n_out} classes")
     target = np.zeros((labels.shape[0], n_out), dtype=dtype)
     target[np.arange(labels.shape[0]), labels.astype(np.intp)] = 1
     return target

@@ -2,52 +2,191 @@
 """The ``Network`` class: a multilayer perceptron trained by the compiled core."""
 from __future__ import annotations
 
+import math
 import threading
 import time
-from collections.abc import Callable, Collection
-from typing import Any, NamedTuple
+from collections.abc import Callable, Collection, Iterable, Mapping
+from typing import Any, Literal, NamedTuple, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 
 from . import _core, _io, _params, _progress, _validation
 from ._typing import Activation, EpochInfo, FloatArray, Optimizer, Output, PathLike, Seed
-
-IndexArray = npt.NDArray[np.intp]
 from .exceptions import DivergenceError
 
+IndexArray = npt.NDArray[np.intp]
+#: fit's learning_rate: a step size, a function of the epoch, or a schedule.
+LearningRate: TypeAlias = (float | Callable[[int], float]
+                           | Literal["constant", "invscaling", "adaptive"])
 
-def _run_epochs(epoch: Callable[[int, IndexArray], float], history: list[float],
-                n: int, epochs: int, shuffle: bool, rng: np.random.Generator,
-                verbose: bool, callback: Callable[[EpochInfo], bool | None] | None
-                ) -> list[float]:
-    """fit's loop: ``epoch(number, order)`` returns the epoch's summed error;
-    the mean goes to the result and ``history``, then to the progress display
-    and the callback (False from it stops)."""
-    sequential = np.arange(n, dtype=np.intp)
-    losses: list[float] = []
+
+class History(list[float]):
+    """Mean training loss of every epoch (a list of float), with the
+    validation loss and score of each epoch in ``val_loss`` and ``val_score``
+    (lists of the same length; NaN for epochs trained without validation).
+
+    Examples
+    --------
+    >>> import numpy as np, nncore
+    >>> X, y = np.array([[0., 1.], [1., 0.]] * 4), np.array([0, 1] * 4)
+    >>> net = nncore.Network([2, 2], seed=0)
+    >>> history = net.fit(X, y, epochs=3, validation_data=(X, y), restore_best=False)
+    >>> len(history), len(history.val_loss), history.val_score
+    (3, 3, [1.0, 1.0, 1.0])
+    """
+
+    def __init__(self, losses: Iterable[float] = (), val_loss: Iterable[float] = (),
+                 val_score: Iterable[float] = ()) -> None:
+        super().__init__(losses)
+        self.val_loss: list[float] = list(val_loss)
+        self.val_score: list[float] = list(val_score)
+
+
+class _Schedule:
+    # fit's learning rate per epoch: a constant, a callable of the epoch, or
+    # scikit-learn's "invscaling" (init / (t + 1) ** power_t with t the
+    # samples seen) and "adaptive" (init, divided by 5 whenever the monitored
+    # loss stops improving for ``patience`` epochs; training stops once it
+    # would not exceed 1e-6).
+    def __init__(self, learning_rate: LearningRate, learning_rate_init: float | None,
+                 power_t: float | None, dtype: np.dtype[Any]) -> None:
+        self.dtype = dtype
+        self.function: Callable[[int], float] | None = None
+        self.kind = "constant"
+        if isinstance(learning_rate, str):
+            schedules = ("constant", "invscaling", "adaptive")
+            if learning_rate not in schedules:
+                raise ValueError("learning_rate must be a number >= 0, a function of "
+                                 f"the epoch or one of {list(schedules)}, got "
+                                 f"{learning_rate!r}")
+            self.kind = learning_rate
+            init = 0.1 if learning_rate_init is None else learning_rate_init
+            self.rate = _validation.check_learning_rate(init, dtype, "learning_rate_init")
+        else:
+            if learning_rate_init is not None:
+                raise ValueError("learning_rate_init is the starting rate of a "
+                                 "learning_rate schedule ('constant', 'invscaling' or "
+                                 "'adaptive'); with a number or a callable as "
+                                 "learning_rate it does nothing: leave it out")
+            if callable(learning_rate):
+                self.function = learning_rate
+                self.rate = 0.0
+            else:
+                self.rate = _validation.check_learning_rate(learning_rate, dtype)
+        if power_t is not None and self.kind != "invscaling":
+            raise ValueError("power_t is the exponent of learning_rate='invscaling' "
+                             "and does nothing otherwise: leave it out")
+        self.power_t = (0.5 if power_t is None
+                        else _validation.check_real(power_t, "power_t", 0.0))
+        self.init = self.rate
+
+    @property
+    def adaptive(self) -> bool:
+        return self.kind == "adaptive"
+
+    def at(self, epoch: int, samples_seen: int) -> float:
+        """The rate of the 0-based ``epoch`` of this fit call."""
+        if self.function is not None:
+            return _validation.check_learning_rate(self.function(epoch), self.dtype,
+                                                   f"learning_rate({epoch})")
+        if self.kind == "invscaling":
+            return float(self.init / float(samples_seen + 1) ** self.power_t)
+        return self.rate
+
+    def reduce(self) -> bool:
+        """"adaptive": divide the rate by 5; False (stop) if it is at most 1e-6."""
+        if self.rate <= 1e-6:
+            return False
+        self.rate /= 5.0
+        return True
+
+
+class _Stopping:
+    # Early stopping and "adaptive"'s trigger, scikit-learn's rule: an epoch
+    # counts as no improvement when the monitored loss is above the best so
+    # far minus tol; after ``patience`` such epochs in a row, "adaptive"
+    # lowers the rate (or stops at its floor) and early stopping stops.
+    def __init__(self, patience: int, tol: float, early_stopping: bool) -> None:
+        self.patience, self.tol, self.early_stopping = patience, tol, early_stopping
+        self.best = np.inf
+        self.wait = 0
+
+    def stop(self, value: float, schedule: _Schedule) -> bool:
+        self.wait = self.wait + 1 if value > self.best - self.tol else 0
+        self.best = min(self.best, value)
+        if self.wait < self.patience:
+            return False
+        if schedule.adaptive:
+            self.wait = 0
+            return not schedule.reduce()
+        return self.early_stopping
+
+
+class _Validation(NamedTuple):
+    # fit's validation set, and whether to end on its best epoch's weights.
+    X: FloatArray
+    T: FloatArray
+    restore_best: bool
+
+
+def _run_epochs(network: Network, epoch: Callable[[int, IndexArray, float], float],
+                rows: IndexArray, epochs: int, shuffle: bool, rng: np.random.Generator,
+                verbose: bool, callback: Callable[[EpochInfo], bool | None] | None,
+                schedule: _Schedule, stopping: _Stopping | None,
+                validation: _Validation | None) -> History:
+    """fit's loop: ``epoch(number, order, learning_rate)`` trains on the rows
+    ``order`` (a permutation of ``rows``) and returns the summed error; the
+    mean goes to the result and the network's history with the validation
+    loss and score, then to the progress display and the callback (False
+    from it stops), then to early stopping and the learning-rate schedule."""
+    n = rows.shape[0]
+    result = History()
     progress = _progress.Progress(epochs) if verbose else None
+    best_loss, best_params = np.inf, None
     try:
         for number in range(epochs):
             started = time.perf_counter()
-            order = rng.permutation(n).astype(np.intp, copy=False) if shuffle else sequential
-            loss = epoch(number, order) / n
-            losses.append(loss)
-            history.append(loss)
+            order = rows[rng.permutation(n)] if shuffle else rows
+            rate = schedule.at(number, number * n)
+            loss = epoch(number, order, rate) / n
+            val_loss = val_score = float("nan")
+            if validation is not None:
+                val_loss, val_score = network._evaluate(validation.X, validation.T)
+                if validation.restore_best and val_loss < best_loss:
+                    best_loss = val_loss
+                    if best_params is None:
+                        best_params = np.empty_like(network._params)
+                    best_params[...] = network._params
+            for values, value in ((result, loss), (result.val_loss, val_loss),
+                                  (result.val_score, val_score),
+                                  (network._history, loss), (network._val_loss, val_loss),
+                                  (network._val_score, val_score)):
+                values.append(value)
+            monitored = loss if validation is None else val_loss
+            stop = stopping is not None and stopping.stop(monitored, schedule)
             if progress is None and callback is None:
+                if stop:
+                    break
                 continue
             seconds = time.perf_counter() - started
             info: EpochInfo = {"epoch": number + 1, "epochs": epochs, "loss": loss,
                                "seconds": seconds,
-                               "samples_per_second": n / seconds if seconds > 0 else float("inf")}
+                               "samples_per_second": n / seconds if seconds > 0 else float("inf"),
+                               "learning_rate": rate}
+            if validation is not None:
+                info["val_loss"], info["val_score"] = val_loss, val_score
             if progress is not None:
                 progress.update(info)
-            if callback is not None and callback(info) is False:
+            if (callback is not None and callback(info) is False) or stop:
                 break
     finally:
         if progress is not None:
             progress.close()
-    return losses
+    # A normal end (all epochs, early stopping, or the callback's False).
+    if best_params is not None:
+        network._params[...] = best_params
+    return result
 
 
 class _Solver(NamedTuple):
@@ -61,18 +200,57 @@ class _Solver(NamedTuple):
     epsilon: float
 
 
+def _check_solver(optimizer: object, momentum: object, nesterov: object, alpha: object,
+                  beta_1: object, beta_2: object, epsilon: object) -> _Solver:
+    """fit's optimizer options, validated; an option the chosen optimizer
+    does not use is an error rather than silently ignored."""
+    name = _validation.check_choice(optimizer, "optimizer", ("sgd", "adam"))
+    unused = ((("beta_1", beta_1), ("beta_2", beta_2), ("epsilon", epsilon))
+              if name == "sgd" else (("momentum", momentum), ("nesterov", nesterov)))
+    for option, value in unused:
+        if value is not None:
+            other = "adam" if name == "sgd" else "sgd"
+            raise ValueError(f"{option} is an option of optimizer={other!r}; with "
+                             f"optimizer={name!r} it does nothing: leave it out, or "
+                             f"use optimizer={other!r}")
+    mu = 0.0 if momentum is None else _validation.check_real(
+        momentum, "momentum", 0.0, 1.0, high_open=False)
+    if nesterov is not None and not isinstance(nesterov, (bool, np.bool_)):
+        raise TypeError(f"nesterov must be a bool, got {type(nesterov).__name__}")
+    if nesterov and mu == 0:
+        raise ValueError("nesterov=True needs momentum > 0 (with no momentum it does "
+                         "nothing): pass momentum=0.9, say")
+    return _Solver(
+        name, mu, bool(nesterov), _validation.check_real(alpha, "alpha", 0.0),
+        0.9 if beta_1 is None else _validation.check_real(beta_1, "beta_1", 0.0, 1.0),
+        0.999 if beta_2 is None else _validation.check_real(beta_2, "beta_2", 0.0, 1.0),
+        1e-8 if epsilon is None else _validation.check_real(epsilon, "epsilon", 0.0,
+                                                            low_open=True))
+
+
 # Rows per BLAS pass in forward, loss and gradients: large enough for gemm to
 # run at full speed, small enough that the work space stays in cache.
 CHUNK_ROWS = 256
 
 
 class Network:
-    """A multilayer perceptron with sigmoid-family hidden layers, trained by SGD.
+    """A multilayer perceptron trained by SGD or Adam on a compiled core.
 
     Each layer forms weighted sums of the layer below plus a bias and applies
-    an activation; the output layer is compared with the target through the
-    error function that matches it; backpropagation gives the gradient of the
-    mean error for every weight, and training updates every weight in place.
+    an activation (sigmoid, tanh, ReLU or identity in the hidden layers); the
+    output layer (softmax, sigmoid or identity) is compared with the target
+    through the error function that matches it; backpropagation gives the
+    gradient of the mean error for every weight, and training updates every
+    weight in place.
+
+    ``fit`` trains online or in mini-batches with plain SGD, momentum,
+    Nesterov's momentum or Adam, an L2 penalty, sample weights, a learning
+    rate that may follow a schedule, and validation data with early
+    stopping. ``predict``, ``predict_proba`` and ``score`` answer as
+    scikit-learn's estimators do; ``forward``, ``loss``, ``gradients`` and
+    ``train_step`` give the raw outputs, the error, its gradient and one
+    step. ``nncore.sklearn`` wraps the same core in scikit-learn's
+    ``MLPClassifier`` and ``MLPRegressor``.
 
     Parameters
     ----------
@@ -101,6 +279,12 @@ class Network:
     dtype : numpy.dtype
     params : ndarray, shape (n_params,)
         The flat parameter buffer; ``weights`` and ``biases`` are views of it.
+    history : History
+        Training loss per epoch, with the validation loss and score.
+    metadata : dict, optional
+        Set on networks loaded from a command-line model: with
+        ``"classes"``, ``predict`` returns those labels and ``fit`` and
+        ``score`` take them.
 
     Notes
     -----
@@ -145,7 +329,7 @@ class Network:
                              f"{sizes[-1]}; use output='sigmoid' for one unit")
         self._dtype = np.dtype(_validation.check_dtype(dtype))
         _validation.check_memory(sizes, self._dtype)
-        self._rng = np.random.default_rng(seed)
+        self._rng = _validation.as_generator(seed)
         self._sizes = sizes
         self._activation = activation
         self._output = output
@@ -155,6 +339,10 @@ class Network:
         # Reentrant: a fit callback may save the network it is training.
         self._lock = threading.RLock()
         self._history: list[float] = []
+        # Validation loss and score per epoch of _history (NaN: none); may
+        # be shorter than _history (a loaded network): aligned at the end.
+        self._val_loss: list[float] = []
+        self._val_score: list[float] = []
         self._train_work: dict[int, FloatArray] = {}
         self._model: _core.Model | None = None
         # Mini-batch path of the core: by size (-1), or forced by tests.
@@ -162,11 +350,11 @@ class Network:
         factor = 2.0 if activation == "sigmoid" else 6.0
         for l in range(len(sizes) - 1):
             n_in, n_out = sizes[l], sizes[l + 1]
-            bound = np.sqrt(factor / (n_in + n_out))
+            bound = float(np.sqrt(factor / (n_in + n_out)))
             # Drawn in float64 in scikit-learn's order (coefs, then
-            # intercepts), then stored in the network's dtype.
-            self._weights[l][...] = self._rng.uniform(-bound, bound, (n_in, n_out))
-            self._biases[l][...] = self._rng.uniform(-bound, bound, n_out)
+            # intercepts), a chunk at a time, and stored in the network's dtype.
+            _params.draw_uniform(self._rng, bound, self._weights[l])
+            _params.draw_uniform(self._rng, bound, self._biases[l])
 
     # -- properties ---------------------------------------------------------
 
@@ -221,11 +409,13 @@ class Network:
 
     @property
     def params(self) -> FloatArray:
-        """The flat parameter buffer; writes change the network.
+        """The flat parameter buffer, as a view: writes change the network.
 
         Each unit's weights and bias form one row, padded with zeros to a
         multiple of 64 bytes (see ``nncore._params``); ``weights`` and
-        ``biases`` are views of it.
+        ``biases`` are views of it. Each access gives a new view, so setting
+        its ``flags.writeable`` or ``shape`` changes that view only: the
+        network keeps training into its buffer.
 
         Examples
         --------
@@ -237,7 +427,7 @@ class Network:
         >>> float(abs(net.weights[0]).max())
         0.0
         """
-        return self._params
+        return self._params.view()
 
     @property
     def weights(self) -> list[FloatArray]:
@@ -253,7 +443,7 @@ class Network:
         >>> float(net.weights[1][0, 0])
         0.5
         """
-        return list(self._weights)
+        return [w.view() for w in self._weights]
 
     @property
     def biases(self) -> list[FloatArray]:
@@ -266,13 +456,15 @@ class Network:
         >>> [b.shape for b in net.biases]
         [(3,), (2,)]
         """
-        return list(self._biases)
+        return [b.view() for b in self._biases]
 
     @property
-    def history(self) -> list[float]:
-        """Mean training loss of every epoch ``fit`` has run, in order (list of float).
+    def history(self) -> History:
+        """Mean training loss of every epoch ``fit`` has run, in order (a list of float).
 
         Kept across calls to ``fit``, and saved and loaded with the network.
+        Its ``val_loss`` and ``val_score`` give each epoch's validation loss
+        and score (NaN for epochs without validation data; not saved).
 
         Examples
         --------
@@ -283,7 +475,9 @@ class Network:
         >>> len(net.history), net.history[-2:] == losses
         (5, True)
         """
-        return list(self._history)
+        missing = [float("nan")] * len(self._history)
+        return History(self._history, missing[len(self._val_loss):] + self._val_loss,
+                       missing[len(self._val_score):] + self._val_score)
 
     @property
     def n_params(self) -> int:
@@ -376,11 +570,19 @@ class Network:
         return (self._layout, _params.ACTIVATIONS[self._activation],
                 _params.OUTPUTS[self._output])
 
-    def _work(self, batch: int) -> FloatArray:
+    def _check_work(self, batch: int, copies: float = 0.0, what: str = "") -> int:
+        # Entries of the core's work space for batches of up to ``batch``
+        # rows, after checking that it fits in memory together with
+        # ``copies`` parameter-sized buffers (named by ``what``) that are
+        # about to be allocated too.
         entries = _core._workspace_size(self._layout, batch)
-        _validation.check_bytes(entries * self._dtype.itemsize,
-                                f"the work space of a batch of {batch} samples")
-        return np.empty(entries, dtype=self._dtype)
+        extra = int(copies * self._params.shape[0])
+        _validation.check_bytes((entries + extra) * self._dtype.itemsize,
+                                f"the work space of a batch of {batch} samples{what}")
+        return int(entries)
+
+    def _work(self, batch: int, copies: float = 0.0, what: str = "") -> FloatArray:
+        return np.empty(self._check_work(batch, copies, what), dtype=self._dtype)
 
     def _inputs(self, X: npt.ArrayLike, y: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
         X = _validation.as_input(X, self._dtype, self._sizes[0])
@@ -391,16 +593,18 @@ class Network:
     def _check_params(self) -> None:
         # Users may write into weights/biases/params; training starts only
         # from finite weights, so that a restored state is always finite.
-        if not np.isfinite(self._params).all():
+        # One pass in the core, without a boolean temporary of the buffer's size.
+        if not _core._all_finite(self._params):
             raise ValueError("the network's parameters contain NaN or infinity "
                              "(written through weights, biases or params)")
 
     def _loss_grad(self, X: FloatArray, T: FloatArray,
                    want_grad: bool) -> tuple[float, FloatArray]:
         batch = min(CHUNK_ROWS, X.shape[0])
+        work = self._work(batch, want_grad, " and the gradient" if want_grad else "")
         grad = np.empty(self._params.shape[0] if want_grad else 0, dtype=self._dtype)
         total = _core._loss_grad(self._params, *self._spec(), X, T, grad,
-                                 want_grad, self._work(batch), batch)
+                                 want_grad, work, batch)
         return total / X.shape[0], grad
 
     # -- public API -----------------------------------------------------------
@@ -561,7 +765,7 @@ class Network:
             with np.errstate(over="ignore", invalid="ignore"):
                 grad *= -learning_rate
                 grad += self._params
-            if not (np.isfinite(loss) and np.isfinite(grad).all()):
+            if not (np.isfinite(loss) and _core._all_finite(grad)):
                 raise DivergenceError(
                     "the loss or the updated weights are not finite; the network "
                     "is unchanged. Scale the inputs or lower the learning rate.")
@@ -569,14 +773,19 @@ class Network:
         return float(loss)
 
     def fit(self, X: npt.ArrayLike, y: npt.ArrayLike, epochs: int = 1, batch_size: int = 1,
-            learning_rate: float = 0.1, shuffle: bool = True, seed: Seed = None,
+            learning_rate: LearningRate = 0.1, shuffle: bool = True, seed: Seed = None,
             verbose: bool = False,
             callback: Callable[[EpochInfo], bool | None] | None = None, *,
-            optimizer: Optimizer = "sgd", momentum: float = 0.0,
-            nesterov: bool = False, alpha: float = 0.0,
-            sample_weight: npt.ArrayLike | None = None, beta_1: float = 0.9,
-            beta_2: float = 0.999, epsilon: float = 1e-8) -> list[float]:
-        """Train by stochastic gradient descent, updating the weights in place.
+            optimizer: Optimizer = "sgd", momentum: float | None = None,
+            nesterov: bool | None = None, alpha: float = 0.0,
+            sample_weight: npt.ArrayLike | None = None, beta_1: float | None = None,
+            beta_2: float | None = None, epsilon: float | None = None,
+            validation_data: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
+            validation_fraction: float | None = None, early_stopping: bool = False,
+            patience: int | None = None, tol: float | None = None,
+            restore_best: bool | None = None, learning_rate_init: float | None = None,
+            power_t: float | None = None) -> History:
+        """Train by stochastic gradient descent or Adam, updating the weights in place.
 
         Each epoch walks through all samples in batches of ``batch_size``
         (the last batch may be smaller) and after each batch moves every
@@ -591,34 +800,67 @@ class Network:
         ``sgd`` keeps a velocity ``v = momentum v - learning_rate g`` and
         adds ``v`` (Nesterov: ``momentum v - learning_rate g``); ``adam``
         keeps the moments of Kingma and Ba with bias correction. The
-        optimizer state starts at zero in each call.
+        optimizer state starts at zero in each call. An option the chosen
+        optimizer does not use (``beta_1`` with ``sgd``, ``momentum`` with
+        ``adam``) is an error, not silently ignored.
+
+        With validation data (``validation_data``, or ``validation_fraction``
+        of the samples held out), each epoch ends by measuring the validation
+        loss and score (see ``score``), reported in the returned history, in
+        ``history`` and to the callback; ``early_stopping`` stops training
+        when the validation loss has not improved for ``patience`` epochs,
+        and ``restore_best`` ends training on the weights of the epoch with
+        the lowest validation loss, as Keras' ``EarlyStopping`` does.
 
         Parameters
         ----------
         X : array-like, shape (n_samples, n_features)
             The training samples, converted to the network's dtype.
         y : array-like
-            Targets, as for ``loss``.
+            Targets, as for ``loss`` (also of shape (n_samples, 1) for one
+            output, or a column of class labels for softmax). Class labels
+            must be integers 0..n_out-1, unless ``metadata`` holds the
+            network's ``"classes"``: then labels are those classes.
         epochs : int, default 1
-            Passes over the samples (fewer if ``callback`` stops training).
+            Passes over the samples (fewer if ``callback`` or early stopping
+            stops training).
         batch_size : int, default 1
             Clipped to n_samples.
-        learning_rate : float, default 0.1
-            Step size, >= 0.
+        learning_rate : float, callable or str, default 0.1
+            Step size, >= 0; or a function of the epoch (counted from 0 in
+            this call) returning the step size of that epoch; or one of
+            scikit-learn's schedules, starting at ``learning_rate_init``:
+            ``"constant"``; ``"invscaling"``, ``learning_rate_init / (t + 1)
+            ** power_t`` with t the samples trained on so far in this call,
+            updated after each epoch; ``"adaptive"``, divided by 5 each time
+            the monitored loss (validation loss if there is validation data,
+            training loss otherwise) has not improved by ``tol`` for
+            ``patience`` epochs, and training stops when it would fall to
+            1e-6 or less.
         shuffle : bool, default True
             Visit the samples in a new random order every epoch.
         seed : int, numpy.random.Generator or None, default None
-            Seeds the shuffling; None continues the network's own generator
-            (seeded by the constructor's ``seed``).
+            Seeds the shuffling (and the split of ``validation_fraction``);
+            None continues the network's own generator (seeded by the
+            constructor's ``seed``).
         verbose : bool, default False
             Show progress per epoch (a tqdm bar when tqdm is installed, one
             line per epoch on stderr otherwise).
+        callback : callable or None, default None
+            Called after each epoch with a dict (an ``nncore.EpochInfo``):
+            ``epoch`` (1-based), ``epochs``, ``loss`` (the epoch's mean
+            loss), ``seconds``, ``samples_per_second``, ``learning_rate``
+            and, with validation data, ``val_loss`` and ``val_score``.
+            Training stops when it returns False (exactly; None goes on). It
+            may call any method of the network, ``save`` included; an
+            exception it raises propagates, with the network holding that
+            epoch's weights.
         optimizer : {"sgd", "adam"}, default "sgd"
             ``adam`` is usually run with a much smaller ``learning_rate``
             (scikit-learn's default is 0.001).
-        momentum : float in [0, 1], default 0
+        momentum : float in [0, 1], default 0 (sgd only)
             Velocity decay of ``sgd``.
-        nesterov : bool, default False
+        nesterov : bool, default False (sgd with momentum only)
             Nesterov's momentum for ``sgd``.
         alpha : float >= 0, default 0
             Strength of the L2 penalty ``alpha / 2 ||W||^2`` on the weights,
@@ -626,24 +868,40 @@ class Network:
             include it.
         sample_weight : array-like of shape (n_samples,) or None
             Positive weights: each sample's error and gradient count this
-            much; the reported losses are weighted means.
-        beta_1, beta_2 : float in [0, 1), default 0.9 and 0.999
+            much; the reported training losses are weighted means.
+        beta_1, beta_2 : float in [0, 1), default 0.9 and 0.999 (adam only)
             Decay rates of Adam's first and second moments.
-        epsilon : float > 0, default 1e-8
+        epsilon : float > 0, default 1e-8 (adam only)
             Adam's guard against division by zero.
-        callback : callable or None, default None
-            Called after each epoch with a dict (an ``nncore.EpochInfo``):
-            ``epoch`` (1-based), ``epochs``, ``loss`` (the epoch's mean
-            loss), ``seconds`` and ``samples_per_second``. Training stops
-            when it returns False (exactly; None goes on). It may call any
-            method of the network, ``save`` included; an exception it raises
-            propagates, with the network holding that epoch's weights.
+        validation_data : tuple (X_val, y_val) or None
+            Samples to measure after each epoch, never trained on.
+        validation_fraction : float in (0, 1) or None
+            Hold out this fraction of the samples (rounded up, drawn at
+            random) as validation data instead; 0.1 when ``early_stopping``
+            is set without validation data (scikit-learn's default). The
+            validation loss and score are unweighted means.
+        early_stopping : bool, default False
+            Stop when the validation loss has not improved by ``tol`` for
+            ``patience`` epochs in a row.
+        patience : int >= 1, default 10
+            Epochs without improvement before early stopping or the
+            ``"adaptive"`` schedule acts (scikit-learn's ``n_iter_no_change``).
+        tol : float >= 0, default 1e-4
+            The improvement that counts for early stopping and ``"adaptive"``.
+        restore_best : bool, default True with validation data
+            End training (normally, by early stopping or by the callback) on
+            the weights of the epoch with the lowest validation loss.
+        learning_rate_init : float, default 0.1
+            Starting rate of a ``learning_rate`` schedule given by name.
+        power_t : float >= 0, default 0.5
+            Exponent of ``"invscaling"``.
 
         Returns
         -------
-        list of float
-            Per epoch trained, the mean error over the samples, each taken
-            before its batch's update (also appended to ``history``).
+        History (a list of float)
+            Per epoch trained, the mean training error over the samples, each
+            taken before its batch's update (also appended to ``history``),
+            with ``val_loss`` and ``val_score`` per epoch.
 
         Raises
         ------
@@ -653,8 +911,14 @@ class Network:
             completed step shortly before (``sample`` says which; with the
             keyword-only options, the weights from the start of that epoch).
         KeyboardInterrupt
-            On Ctrl-C, within milliseconds; the network keeps the weights of
-            the last completed step and can go on training.
+            On Ctrl-C, within milliseconds; the network keeps the finite
+            weights of the last completed step (with the keyword-only
+            options, those of the start of the epoch if the last step's were
+            no longer finite) and can go on training.
+        TypeError, ValueError
+            For bad arguments, named in the message, before anything changes;
+            class labels given as strings to a network without ``classes``
+            in its ``metadata`` are a TypeError that says how to encode them.
 
         Examples
         --------
@@ -673,54 +937,125 @@ class Network:
         (True, True)
         >>> net.forward(X).argmax(axis=1).tolist()
         [0, 1, 1, 0]
+
+        Early stopping on held-out data, with Adam:
+
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(200, 2))
+        >>> y = (X[:, 0] * X[:, 1] > 0).astype(int)
+        >>> net = nncore.Network([2, 16, 2], activation="relu", seed=0)
+        >>> history = net.fit(X, y, epochs=500, batch_size=16, optimizer="adam",
+        ...                   learning_rate=0.01, validation_fraction=0.2,
+        ...                   early_stopping=True, patience=20, seed=0)
+        >>> len(history) < 500, max(history.val_score) > 0.9
+        (True, True)
         """
         epochs = _validation.check_int(epochs, "epochs")
-        learning_rate = _validation.check_learning_rate(learning_rate, self._dtype)
-        for name, flag in (("shuffle", shuffle), ("verbose", verbose)):
+        schedule = _Schedule(learning_rate, learning_rate_init, power_t, self._dtype)
+        for name, flag in (("shuffle", shuffle), ("verbose", verbose),
+                           ("early_stopping", early_stopping)):
             if not isinstance(flag, (bool, np.bool_)):
                 raise TypeError(f"{name} must be a bool, got {type(flag).__name__}")
         if callback is not None and not callable(callback):
             raise TypeError(f"callback must be callable or None, got "
                             f"{type(callback).__name__}")
-        optimizer = _validation.check_choice(optimizer, "optimizer", ("sgd", "adam"))
-        momentum = _validation.check_real(momentum, "momentum", 0.0, 1.0, high_open=False)
-        if not isinstance(nesterov, (bool, np.bool_)):
-            raise TypeError(f"nesterov must be a bool, got {type(nesterov).__name__}")
-        alpha = _validation.check_real(alpha, "alpha", 0.0)
-        beta_1 = _validation.check_real(beta_1, "beta_1", 0.0, 1.0)
-        beta_2 = _validation.check_real(beta_2, "beta_2", 0.0, 1.0)
-        epsilon = _validation.check_real(epsilon, "epsilon", 0.0, low_open=True)
-        X, T = self._inputs(X, y)
+        solver = _check_solver(optimizer, momentum, nesterov, alpha, beta_1, beta_2,
+                               epsilon)
+        X, T = self._inputs(X, self._class_indices(y, "y"))
         n = X.shape[0]
-        batch = _validation.check_batch(batch_size, n)
         sw = None
         if sample_weight is not None:
             sw = _validation.as_sample_weight(sample_weight, n, self._dtype)
-        rng = self._rng if seed is None else np.random.default_rng(seed)
-        solver = None
-        if optimizer == "adam" or momentum != 0 or alpha != 0 or sw is not None:
-            solver = _Solver(optimizer, momentum, bool(nesterov), alpha, beta_1,
-                             beta_2, epsilon)
+        rng = self._rng if seed is None else _validation.as_generator(seed)
+        validation, n_held_out = self._validation_options(
+            validation_data, validation_fraction, early_stopping, restore_best, n)
+        if validation is not None and validation.restore_best:
+            _validation.check_bytes(self._params.nbytes, "a copy of the best weights")
+        watching = bool(early_stopping) or schedule.adaptive
+        if not watching:
+            for name, value in (("patience", patience), ("tol", tol)):
+                if value is not None:
+                    raise ValueError(f"{name} is an option of early_stopping=True and "
+                                     "learning_rate='adaptive'; without them it does "
+                                     "nothing: leave it out")
+        stopping = None
+        if watching:
+            stopping = _Stopping(
+                10 if patience is None else _validation.check_int(patience, "patience"),
+                1e-4 if tol is None else _validation.check_real(tol, "tol", 0.0),
+                bool(early_stopping))
+        batch = _validation.check_batch(batch_size, n - n_held_out)
+        use_solver = (solver.optimizer == "adam" or solver.momentum != 0
+                      or solver.alpha != 0 or sw is not None)
         with self._lock:
             self._check_params()
-            step = (self._plain_epoch(X, T, batch, learning_rate)
-                    if solver is None else
-                    self._solver_epoch(X, T, sw, batch, learning_rate, solver))
-            return _run_epochs(step, self._history, n, epochs, shuffle, rng, verbose,
-                               callback)
+            step = (self._solver_epoch(X, T, sw, batch, solver) if use_solver
+                    else self._plain_epoch(X, T, batch))
+            rows = np.arange(n, dtype=np.intp)
+            if n_held_out and validation is not None:
+                # Drawn last, once nothing can refuse the call any more.
+                rows = rng.permutation(n).astype(np.intp, copy=False)
+                held_out, rows = np.sort(rows[:n_held_out]), np.sort(rows[n_held_out:])
+                validation = validation._replace(X=X[held_out], T=T[held_out])
+            return _run_epochs(self, step, rows, epochs, shuffle, rng, verbose, callback,
+                               schedule, stopping, validation)
 
-    def _plain_epoch(self, X: FloatArray, T: FloatArray, batch: int,
-                     learning_rate: float) -> Callable[[int, IndexArray], float]:
+    def _validation_options(self, validation_data: object, validation_fraction: object,
+                            early_stopping: object, restore_best: object,
+                            n: int) -> tuple[_Validation | None, int]:
+        # fit's validation set (X and T empty when it is held out of the
+        # training samples, drawn later) and the number of samples held out.
+        if validation_data is not None and validation_fraction is not None:
+            raise ValueError("pass validation_data or validation_fraction, not both")
+        if restore_best is not None and not isinstance(restore_best, (bool, np.bool_)):
+            raise TypeError(f"restore_best must be a bool, got {type(restore_best).__name__}")
+        if validation_fraction is None and early_stopping and validation_data is None:
+            validation_fraction = 0.1
+        if validation_data is None and validation_fraction is None:
+            if restore_best is not None:
+                raise ValueError("restore_best needs validation data (validation_data "
+                                 "or validation_fraction); without it, it does nothing")
+            return None, 0
+        keep_best = True if restore_best is None else bool(restore_best)
+        if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                raise TypeError("validation_data must be a tuple (X_val, y_val)")
+            X_val = _validation.as_input(validation_data[0], self._dtype, self._sizes[0],
+                                         "validation_data[0]")
+            T_val = _validation.as_target(
+                self._class_indices(validation_data[1], "validation_data[1]"),
+                self._output, self._sizes[-1], self._dtype, X_val.shape[0],
+                "validation_data[1]")
+            return _Validation(X_val, T_val, keep_best), 0
+        fraction = _validation.check_real(validation_fraction, "validation_fraction",
+                                          0.0, 1.0, low_open=True)
+        held_out = math.ceil(fraction * n)
+        if held_out >= n:
+            raise ValueError(f"validation_fraction={fraction} of {n} samples leaves none "
+                             "to train on")
+        empty = np.empty((0, 0), dtype=self._dtype)
+        return _Validation(empty, empty, keep_best), held_out
+
+    def _plain_epoch(self, X: FloatArray, T: FloatArray,
+                     batch: int) -> Callable[[int, IndexArray, float], float]:
         # An epoch of plain SGD on the fused kernels (_core._train_epoch),
         # which stop at a non-finite value with the last finite weights.
+        # Allocated here: a backup of the weights, the core's mini-batch
+        # gradient (batch > 1) and, unless kept from an earlier call, the
+        # work space; all checked before any is allocated.
+        copies = 1 + (batch > 1)
         work = self._train_work.get(batch)
         if work is None:
             # One work space per batch size, kept for later calls.
-            self._train_work = {batch: self._work(batch)}
-            work = self._train_work[batch]
+            self._train_work = {}
+            self._train_work[batch] = work = self._work(
+                batch, copies, ", a backup of the weights and their gradient")
+        else:
+            _validation.check_bytes(copies * self._params.nbytes,
+                                    "a backup of the weights and their gradient")
         backup = np.empty_like(self._params)
 
-        def epoch(number: int, order: IndexArray) -> float:
+        def epoch(number: int, order: IndexArray, learning_rate: float) -> float:
             total, done, status = _core._train_epoch(
                 self._params, *self._spec(), X, T, order, batch, learning_rate,
                 work, backup, self._train_path)
@@ -735,8 +1070,7 @@ class Network:
         return epoch
 
     def _solver_epoch(self, X: FloatArray, T: FloatArray, sw: FloatArray | None,
-                      batch: int, learning_rate: float,
-                      solver: _Solver) -> Callable[[int, IndexArray], float]:
+                      batch: int, solver: _Solver) -> Callable[[int, IndexArray, float], float]:
         # An epoch with momentum, Adam, alpha or sample weights: the solver
         # kernels of nncore.sklearn (_core._sk_epoch), with the error as
         # Network defines it. They do not stop on a non-finite value, so each
@@ -746,8 +1080,14 @@ class Network:
         adam = solver.optimizer == "adam"
         code = codes["adam"] if adam else codes["nesterov" if solver.nesterov else "sgd"]
         n_params = self._params.shape[0]
-        _validation.check_bytes(3 * n_params * self._dtype.itemsize,
-                                "the optimizer state and a backup of the weights")
+        # Allocated here and by the core, checked before any is: the
+        # optimizer state (one or, for Adam, two copies of the weights), a
+        # backup of the weights, the core's gradient, its gathered batch and
+        # work space.
+        n_rows = min(batch, X.shape[0])
+        gathered = n_rows * (self._sizes[0] + self._sizes[-1] + 1) / n_params
+        self._check_work(n_rows, 3 + adam + gathered,
+                         ", the optimizer state, a backup of the weights and the gradient")
         s1 = _params.zeros(n_params, self._dtype)
         s2 = _params.zeros(n_params if adam else 0, self._dtype)
         t = np.zeros(1, dtype=np.intp)
@@ -756,14 +1096,21 @@ class Network:
         no_data = np.zeros(0, dtype=self._dtype)
         backup = np.empty_like(self._params)
 
-        def epoch(number: int, order: IndexArray) -> float:
+        def epoch(number: int, order: IndexArray, learning_rate: float) -> float:
             backup[...] = self._params
-            # Ctrl-C mid-epoch: KeyboardInterrupt, with the weights of the
-            # last completed step.
-            total = _core._sk_epoch(
-                self._params, *self._spec(), codes["network"], X, no_data, no_index,
-                no_index, T, weights, order, batch, code, solver.alpha, learning_rate,
-                solver.momentum, solver.beta_1, solver.beta_2, solver.epsilon, t, s1, s2)
+            try:
+                total = _core._sk_epoch(
+                    self._params, *self._spec(), codes["network"], X, no_data,
+                    no_index, no_index, T, weights, order, batch, code, solver.alpha,
+                    learning_rate, solver.momentum, solver.beta_1, solver.beta_2,
+                    solver.epsilon, t, s1, s2)
+            except BaseException:
+                # Ctrl-C mid-epoch leaves the weights of the last completed
+                # step; if those went non-finite earlier in the epoch, the
+                # epoch's starting weights (also a completed step) instead.
+                if not _core._all_finite(self._params):
+                    self._params[...] = backup
+                raise
             if not (np.isfinite(total) and _core._all_finite(self._params)):
                 self._params[...] = backup
                 raise DivergenceError(
@@ -773,3 +1120,199 @@ class Network:
                     "inputs.", epoch=number, sample=0)
             return float(total)
         return epoch
+
+    # -- predictions and scores, as scikit-learn and Keras users expect -------
+
+    def _classes(self) -> npt.NDArray[Any] | None:
+        # The class labels of a softmax or one-sigmoid output, from
+        # ``metadata["classes"]`` (a network loaded from a command-line
+        # model); None if there are none.
+        metadata = getattr(self, "metadata", None)
+        if not isinstance(metadata, Mapping) or metadata.get("classes") is None:
+            return None
+        if self._output == "softmax":
+            expected = self._sizes[-1]
+        elif self._output == "sigmoid" and self._sizes[-1] == 1:
+            expected = 2
+        else:
+            return None
+        classes = np.asarray(metadata["classes"])
+        if classes.ndim != 1 or classes.shape[0] != expected:
+            raise ValueError(f"metadata['classes'] has shape {classes.shape}, but the "
+                             f"network's {self._output} output has {expected} classes")
+        return classes
+
+    def _class_indices(self, y: npt.ArrayLike, name: str) -> npt.ArrayLike:
+        # Class labels as the indices 0..n-1 the core takes: through
+        # metadata["classes"] when the network has them, else unchanged.
+        classes = self._classes()
+        if classes is None:
+            return y
+        labels = np.asarray(y)
+        if labels.ndim == 2 and labels.shape[1] == 1:
+            labels = labels[:, 0]
+        if labels.ndim != 1:
+            return y
+        lookup = {label: index for index, label in enumerate(classes.tolist())}
+        try:
+            unique, inverse = np.unique(labels, return_inverse=True)
+        except TypeError as exc:      # labels of types that do not compare
+            raise TypeError(f"{name} holds labels that cannot be compared: {exc}") from exc
+        unknown = [label for label in unique.tolist() if label not in lookup]
+        if unknown:
+            raise ValueError(f"{name} has labels {unknown[:5]} that are not among the "
+                             f"network's classes {classes.tolist()[:20]}")
+        return np.array([lookup[label] for label in unique.tolist()],
+                        dtype=np.intp)[inverse.reshape(-1)]
+
+    def _outputs(self, X: npt.ArrayLike) -> FloatArray:
+        # forward, after the input preprocessing of a network loaded from a
+        # command-line model (``_preprocess``, when it has one).
+        preprocess = getattr(self, "_preprocess", None)
+        if preprocess is not None:
+            X = preprocess(X)
+        return self.forward(X)
+
+    def _evaluate(self, X: FloatArray, T: FloatArray) -> tuple[float, float]:
+        # (mean loss, score) on validated inputs and targets.
+        return self._loss_grad(X, T, False)[0], self._score(self.forward(X), T, None)
+
+    def _score(self, P: FloatArray, T: FloatArray, sw: FloatArray | None) -> float:
+        # Accuracy of the outputs P against the targets T (subset accuracy
+        # for several sigmoids), or R^2 for identity outputs.
+        if self._output == "identity":
+            weights = np.ones(T.shape[0]) if sw is None else sw.astype(np.float64)
+            T64, P64 = T.astype(np.float64), P.astype(np.float64)
+            mean = np.average(T64, axis=0, weights=weights)
+            residual = (weights[:, None] * (T64 - P64) ** 2).sum(axis=0)
+            total = (weights[:, None] * (T64 - mean) ** 2).sum(axis=0)
+            # scikit-learn's r2_score: a constant target scores 1 if predicted
+            # exactly, else 0.
+            with np.errstate(divide="ignore", invalid="ignore"):
+                r2 = np.where(total > 0, 1 - residual / np.where(total > 0, total, 1),
+                              np.where(residual == 0, 1.0, 0.0))
+            return float(r2.mean())
+        if self._output == "softmax":
+            correct = P.argmax(axis=1) == T.argmax(axis=1)
+        else:
+            correct = ((P > 0.5) == (T > 0.5)).all(axis=1)
+        return float(np.average(correct, weights=sw))
+
+    def predict(self, X: npt.ArrayLike) -> npt.NDArray[Any]:
+        """Predicted labels (softmax, sigmoid outputs) or values (identity).
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, n_features)
+            Converted to the network's dtype; a network loaded from a
+            command-line model first applies the preprocessing it learned.
+
+        Returns
+        -------
+        ndarray
+            softmax: shape (n_samples,), the most probable class; one
+            sigmoid: shape (n_samples,), 1 where the probability is above
+            1/2, else 0 (a two-class problem); several sigmoids: shape
+            (n_samples, n_out) of 0/1 (multi-label); identity: the outputs,
+            shape (n_samples,) for one output, else (n_samples, n_out).
+            Class indices become the labels in ``metadata["classes"]`` when
+            the network has them.
+
+        Examples
+        --------
+        >>> import numpy as np, nncore
+        >>> net = nncore.Network([2, 2], seed=0)
+        >>> net.weights[0][...] = [[4., -4.], [-4., 4.]]
+        >>> net.predict([[1., 0.], [0., 1.]]).tolist()
+        [0, 1]
+        >>> net.metadata = {"classes": ["cat", "dog"]}
+        >>> net.predict([[1., 0.], [0., 1.]]).tolist()
+        ['cat', 'dog']
+        """
+        P = self._outputs(X)
+        if self._output == "identity":
+            return P[:, 0] if P.shape[1] == 1 else P
+        if self._output == "sigmoid" and P.shape[1] > 1:
+            return (P > 0.5).astype(np.intp)
+        indices = (P.argmax(axis=1) if self._output == "softmax"
+                   else (P[:, 0] > 0.5)).astype(np.intp)
+        classes = self._classes()
+        return indices if classes is None else classes[indices]
+
+    def predict_proba(self, X: npt.ArrayLike) -> FloatArray:
+        """Class probabilities, scikit-learn's way.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, n_features)
+            As for ``predict``.
+
+        Returns
+        -------
+        ndarray, network dtype
+            softmax: shape (n_samples, n_out), as ``forward``; one sigmoid:
+            shape (n_samples, 2), the probabilities of class 0 and class 1;
+            several sigmoids: shape (n_samples, n_out), each label's
+            probability.
+
+        Raises
+        ------
+        ValueError
+            For an identity output, which gives values, not probabilities.
+
+        Examples
+        --------
+        >>> import numpy as np, nncore
+        >>> net = nncore.Network([2, 1], output="sigmoid", seed=0)
+        >>> net.predict_proba([[0., 0.]]).shape
+        (1, 2)
+        """
+        if self._output == "identity":
+            raise ValueError("predict_proba needs a softmax or sigmoid output; this "
+                             "network's output is identity (regression): use predict")
+        P = self._outputs(X)
+        if self._output == "sigmoid" and P.shape[1] == 1:
+            return np.hstack([1 - P, P])
+        return P
+
+    def score(self, X: npt.ArrayLike, y: npt.ArrayLike,
+              sample_weight: npt.ArrayLike | None = None) -> float:
+        """Accuracy (softmax, sigmoid outputs) or R^2 (identity) on (X, y).
+
+        As scikit-learn's classifiers and regressors define them: the
+        fraction of samples whose predicted label is right (for several
+        sigmoids, whose every label is right); for identity outputs the
+        coefficient of determination ``1 - sum (y - p)^2 / sum (y - mean
+        y)^2``, averaged over the outputs (1 or 0 for a constant target,
+        as ``sklearn.metrics.r2_score``).
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, n_features)
+            As for ``predict``.
+        y : array-like
+            As for ``fit``: class labels (or one-hot rows), 0/1 targets,
+            or values.
+        sample_weight : array-like of shape (n_samples,) or None
+            Weights of a weighted mean.
+
+        Returns
+        -------
+        float
+
+        Examples
+        --------
+        >>> import numpy as np, nncore
+        >>> net = nncore.Network([2, 2], seed=0)
+        >>> net.weights[0][...] = [[4., -4.], [-4., 4.]]
+        >>> net.biases[0][...] = 0      # [1, 1] is then a tie, given to class 0
+        >>> net.score([[1., 0.], [0., 1.], [1., 1.]], [0, 1, 1])
+        0.6666666666666666
+        """
+        P = self._outputs(X)
+        T = _validation.as_target(self._class_indices(y, "y"), self._output,
+                                  self._sizes[-1], self._dtype, P.shape[0])
+        sw = None
+        if sample_weight is not None:
+            sw = _validation.as_sample_weight(sample_weight, P.shape[0], np.float64)
+        return self._score(P, T, sw)

@@ -4,7 +4,10 @@ network holds exactly the weights of a completed step.
 
 A child process trains one long epoch without shuffling, gets SIGINT, and
 then replays training one batch at a time (the same kernel, so bit-exact)
-until the replayed weights equal the interrupted ones.
+until the replayed weights equal the interrupted ones. With momentum,
+Nesterov, Adam, alpha or sample weights, a child whose weights went
+non-finite early in a long epoch is interrupted: it must be left with finite
+weights from a completed step and able to train on.
 """
 import json
 import os
@@ -54,11 +57,11 @@ CHILD = textwrap.dedent("""
 """)
 
 
-def interrupt(source, arg, delay):
-    """Run ``source`` in a child Python; once it prints "ready", wait
-    ``delay`` s and send SIGINT. Returns the JSON of its last line, when the
-    signal was sent, and its exit code."""
-    child = subprocess.Popen([sys.executable, "-c", source, arg],
+def interrupt(source, arg, delay, args=()):
+    """Run ``source`` in a child Python with the arguments ``arg, *args``;
+    once it prints "ready", wait ``delay`` s and send SIGINT. Returns the JSON
+    of its last line, when the signal was sent, and its exit code."""
+    child = subprocess.Popen([sys.executable, "-c", source, arg, *args],
                              stdout=subprocess.PIPE, text=True, env=os.environ.copy())
     try:
         assert child.stdout.readline().strip() == "ready"
@@ -117,3 +120,58 @@ def test_sigint_during_a_scikit_learn_fit(solver):
     assert result["returned"] - sent < 0.5
     assert result["finite"] and result["proba"]
     assert returncode == 0
+
+
+SOLVER_CHILD = textwrap.dedent("""
+    import json, sys
+    import numpy as np
+    import nncore
+
+    case, batch, learning_rate = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+    rng = np.random.default_rng(0)
+    X = rng.random((20_000, 512))
+    y = rng.normal(size=(len(X), 4))
+    options = {"momentum": dict(momentum=0.9),
+               "nesterov": dict(momentum=0.9, nesterov=True),
+               "adam": dict(optimizer="adam"), "alpha": dict(alpha=1.0),
+               "sample_weight": dict(sample_weight=np.full(len(X), 2.0))}[case]
+    net = nncore.Network([512, 256, 4], output="identity", seed=0)
+    initial = net.params.copy()
+    print("ready", flush=True)
+    try:
+        net.fit(X, y, epochs=50, batch_size=batch, learning_rate=learning_rate,
+                shuffle=False, **options)
+        print(json.dumps({"finished": True}), flush=True)
+        sys.exit(0)
+    except KeyboardInterrupt:
+        pass
+    finite = bool(np.isfinite(net.params).all())
+    at_start = bool(np.array_equal(net.params, initial))
+    more = net.fit(X[:50], y[:50], batch_size=batch, learning_rate=1e-4,
+                   **{k: v[:50] if k == "sample_weight" else v
+                      for k, v in options.items()})
+    print(json.dumps({"finite": finite, "at_start": at_start,
+                      "resumed": bool(np.isfinite(more).all())}), flush=True)
+""")
+
+
+@pytest.mark.parametrize("case, batch", [
+    ("momentum", 1), ("nesterov", 32), ("adam", 1), ("adam", 32), ("alpha", 32),
+    ("sample_weight", 1)])
+def test_sigint_after_the_solver_diverged_leaves_finite_weights(case, batch):
+    # A learning rate of 1e300 makes the weights non-finite within the first
+    # steps; the epoch (several seconds) is still running at the signal. The
+    # network must hold finite weights from a completed step: here, those at
+    # the start of the epoch, the initial ones.
+    result, _, _ = interrupt(SOLVER_CHILD, f"{case}", delay=0.5, args=(str(batch), "1e300"))
+    assert "finished" not in result, "training ended before the signal"
+    assert result["finite"]
+    assert result["at_start"]
+    assert result["resumed"]
+
+
+def test_sigint_during_a_converging_adam_fit_keeps_its_progress():
+    result, _, _ = interrupt(SOLVER_CHILD, "adam", delay=0.5, args=("1", "1e-3"))
+    assert "finished" not in result, "training ended before the signal"
+    assert result["finite"] and result["resumed"]
+    assert not result["at_start"]

@@ -233,8 +233,10 @@ BAD_Y = {
                          r"y has 4 columns, but the network has 3 outputs"),
     "softmax_rows_too_few_columns": ("softmax", lambda y: np.eye(2)[y % 2], ValueError,
                                      r"y has 2 columns, but the network has 3 outputs"),
-    "softmax_labels_as_column": ("softmax", lambda y: y[:, None], ValueError,
-                                 r"y has 1 columns, but the network has 3 outputs"),
+    # A column of labels (n, 1) is accepted for softmax (tests/test_network_api.py);
+    # other column counts are not.
+    "softmax_two_columns": ("softmax", lambda y: np.column_stack([y, y]), ValueError,
+                            r"y has 2 columns, but the network has 3 outputs"),
     "one_dimensional_sigmoid": ("sigmoid", lambda y: y[:, 0], ValueError,
                                 r"y is 1-D, but the network has 3 sigmoid outputs"),
     "one_dimensional_identity": ("identity", lambda y: y[:, 0], ValueError,
@@ -266,9 +268,12 @@ BAD_Y = {
     "complex": ("identity", lambda y: y + 0j, TypeError,
                 r"y must hold real numbers, got dtype complex128"),
     "str_array": ("softmax", lambda y: y.astype(str), TypeError,
-                  r"y must hold real numbers, got dtype <U"),
+                  r"y holds strings \(such as '\d'\), but a softmax network takes "
+                  r"integer class labels 0\.\.2: encode them first"),
     "bytes_array": ("softmax", lambda y: y.astype(bytes), TypeError,
-                    r"y must hold real numbers, got dtype \|S"),
+                    r"y holds strings \(such as b'\d'\)"),
+    "str_array_identity": ("identity", lambda y: y.astype(str), TypeError,
+                           r"y must hold real numbers, got dtype <U"),
     "str": ("softmax", lambda y: "012012", TypeError, r"y must be numeric array-like, got str"),
     "bytes": ("softmax", lambda y: b"012012", TypeError,
               r"y must be numeric array-like, got bytes"),
@@ -324,6 +329,9 @@ def test_bad_learning_rate(dtype, method, value, exception, match):
     else:
         def call(net, X, y):
             return net.fit(X, y, learning_rate=value)
+        if isinstance(value, str):      # fit also takes the names of schedules
+            exception, match = ValueError, (r"learning_rate must be a number >= 0, a "
+                                            r"function of the epoch or one of .*got '0.1'")
     assert_rejected(net, call, X, y, exception, match)
 
 
@@ -829,3 +837,59 @@ def test_learning_rate_must_be_representable_in_a_float32_network():
 def test_dtype_none_is_refused():
     with pytest.raises(TypeError, match="dtype must be float32 or float64, got None"):
         nncore.Network([2, 3, 2], dtype=None)
+
+
+# ---------------------------------------------------------------------------
+# Seeds, and what users do to net.params (issue 11, item 14)
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("seed, exception, match", [
+    (-1, ValueError, r"seed must be None, a non-negative integer or a "
+                     r"numpy.random.Generator, got -1; pick any integer >= 0"),
+    (np.int64(-5), ValueError, r"seed must be .* got -5"),
+    ("abc", TypeError, r"seed must be None, a non-negative integer or a "
+                       r"numpy.random.Generator, got str"),
+    (1.5, TypeError, r"seed must be .* got float"),
+])
+def test_bad_seed_names_the_argument(seed, exception, match):
+    with pytest.raises(exception, match=match):
+        nncore.Network([2, 2], seed=seed)
+    net = nncore.Network([2, 2], seed=0)
+    with pytest.raises(exception, match=match):
+        net.fit([[0., 1.]], [1], seed=seed)
+    assert net.history == []
+
+
+def _read_only(view):
+    view.flags.writeable = False
+
+
+def _reshaped(view):
+    view.shape = (view.shape[0] // 2, 2)
+
+
+def _retyped(view):
+    view.dtype = np.int64 if view.dtype == np.float64 else np.int32
+
+
+@pytest.mark.parametrize("tamper", [_read_only, _reshaped, _retyped])
+def test_changing_the_params_view_does_not_break_the_network(dtype, tamper):
+    # Made read-only, reshaped or retyped in place, net.params used to be the
+    # network's own buffer: fit then failed with "buffer source array is
+    # read-only" or "No matching signature found". Each access is now a view
+    # of its own, so the change stays with that view.
+    X, y = [[0., 1.], [1., 0.]], [0, 1]
+    net = nncore.Network([2, 3, 2], dtype=dtype, seed=0)
+    fresh = nncore.Network([2, 3, 2], dtype=dtype, seed=0)
+    tamper(net.params)
+    for weights in net.weights + net.biases:
+        weights.flags.writeable = False
+    assert net.params.shape == fresh.params.shape
+    assert net.params.flags.writeable and net.weights[0].flags.writeable
+    np.testing.assert_array_equal(net.forward(X), fresh.forward(X))
+    assert net.fit(X, y, epochs=2, seed=0) == fresh.fit(X, y, epochs=2, seed=0)
+    net.train_step(X, y)
+    fresh.train_step(X, y)
+    np.testing.assert_array_equal(net.params, fresh.params)
+    net.params[...] = 0     # writes through a view still change the network
+    np.testing.assert_array_equal(net.forward(X), 0.5)   # softmax of zeros
