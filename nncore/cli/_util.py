@@ -76,6 +76,8 @@ def size_text(n_bytes: int) -> str:
 # ---------------------------------------------------------------------------
 
 _stage: list[str] = []
+# The innermost stage a MemoryError went through, kept after the blocks exit.
+_failed: list[str] = []
 
 
 @contextmanager
@@ -85,13 +87,18 @@ def stage(what: str) -> Iterator[None]:
     _stage.append(what)
     try:
         yield
+    except MemoryError:
+        if not _failed:
+            _failed.append(what)
+        raise
     finally:
         _stage.pop()
 
 
 def memory_message(exc: MemoryError) -> str:
     """One line for a MemoryError: what was too big, and what to do."""
-    what = _stage[-1] if _stage else "running the command"
+    what = (_failed or _stage or ["running the command"])[-1]
+    _failed.clear()
     detail = " ".join(str(exc).split())
     detail = f" ({detail})" if detail else ""
     return (f"out of memory while {what}{detail}: use a smaller file (fewer rows or "

@@ -455,7 +455,8 @@ class _Trainer:
             kept = (f"; {output} holds the best model before that ({self.best_text()})"
                     if self.best_epoch else "; no model written")
             raise CommandError(f"{exc}{kept}") from None
-        self.progress.close()
+        finally:
+            self.progress.close()
         if not self.best_epoch:
             raise CommandError("no epoch gave a finite score; no model written (scale the "
                                "data, or lower --learning-rate)")
