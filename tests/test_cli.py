@@ -13,8 +13,10 @@ together, and the long lists (every kind of file, every error) run one after
 the other through ``nncore.cli.main`` in a single subprocess.
 """
 import json
+import shutil
 import signal
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -312,6 +314,21 @@ def test_version_1_models_with_their_sidecar_still_predict(folder, tmp_path):
         expected.tolist()
     assert results["info"].returncode == 0, results["info"].stderr
     assert "classification of 'species' into 3 classes" in results["info"].stdout
+
+
+V1 = Path(__file__).parent / "data" / "cli_v1"
+
+
+@pytest.mark.parametrize("name, data", [("iris", "iris60.csv"),
+                                        ("diabetes", "diabetes.npy"),
+                                        ("wine", "wine.npz")])
+def test_version_1_models_predict_what_they_predicted_before(name, data, tmp_path):
+    # Models and predictions written by nncore 0.1 (see data/cli_v1/README.md).
+    for path in V1.iterdir():
+        shutil.copy(path, tmp_path)
+    result = run("predict", f"v1_{name}.model", data, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (V1 / f"v1_{name}.expected.csv").read_text()
 
 
 def test_a_network_saved_from_python_gives_raw_outputs(folder, tmp_path):

@@ -108,7 +108,10 @@ def run(args: argparse.Namespace) -> int:
                             path=table.path, where=table.where)
             out = net.forward(X).astype(np.float64)
             targets = meta["targets"]
-            if meta["positional"]:
+            # A target known only by its position is "prediction" (as in
+            # nncore 0.1); a named one (a header's, an .npz's y) keeps its name.
+            by_position = meta["positional"] and all(t.isdigit() for t in targets)
+            if by_position:
                 header = ["prediction"] if len(targets) == 1 else \
                     [f"prediction_{name}" for name in targets]
             else:
