@@ -12,6 +12,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO
 
+# Shared with the preprocessing, which names columns and values in its errors.
+from .._preprocess import listed as listed
+from .._preprocess import plural as plural
+from .._preprocess import quoted as quoted
+from .._preprocess import shown as shown
+
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
 
@@ -23,41 +29,6 @@ class CommandError(Exception):
 # ---------------------------------------------------------------------------
 # Printing
 # ---------------------------------------------------------------------------
-
-def shown(text: object) -> str:
-    r"""``text`` with every character a terminal would act on escaped.
-
-    Names of columns and classes come from files: printed raw, an escape
-    sequence in one could set the window title, recolour or move the cursor.
-    Control and other non-printable characters become ``\xNN``/``\uNNNN``;
-    everything printable (accents, CJK, ...) stays as it is.
-
-    Examples
-    --------
-    >>> from nncore.cli._util import shown
-    >>> shown("caf\u00e9"), shown("\x1b]0;owned\x07red")
-    ('café', '\\x1b]0;owned\\x07red')
-    """
-    value = str(text)
-    if value.isprintable():
-        return value
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in value)
-
-
-def quoted(text: object) -> str:
-    """``repr`` of a name, escaped as `shown` does (repr already is)."""
-    return repr(str(text))
-
-
-def listed(names: list[str], limit: int = 12) -> str:
-    """The first ``limit`` names, escaped and comma-separated."""
-    more = ", ..." if len(names) > limit else ""
-    return ", ".join(shown(name) for name in names[:limit]) + more
-
-
-def plural(count: int, word: str) -> str:
-    return f"{count:,} {word}{'' if count == 1 else 's'}"
-
 
 def say(text: str, file: IO[str] | None = None) -> None:
     """A progress note or a warning: to stderr (results go to stdout)."""

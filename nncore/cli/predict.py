@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .. import _preprocess
 from . import _meta, _util
 from ._data import Table, read_table
 from ._util import CommandError, shown, stage
@@ -76,7 +77,7 @@ def _raw_inputs(table: Table, n_features: int) -> npt.NDArray[np.float64]:
                            f"model expects {n_features} features")
     columns = []
     for name in table.names:
-        values, bad = _meta.numbers(np.asarray(table.frame[name]))
+        values, bad = _preprocess.numbers(np.asarray(table.frame[name]))
         if bad.any() or not np.isfinite(values).all():
             row = int(np.flatnonzero(bad | ~np.isfinite(values))[0])
             raise CommandError(f"{shown(table.path)}, {table.where(row)}: column "

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .. import _plot
+from .. import _plot, _preprocess
 from .._typing import Output
 from ..exceptions import DivergenceError
 from ..network import Network
@@ -188,7 +188,7 @@ def _target_values(table: Table, targets: list[str]) -> npt.NDArray[Any]:
     columns = []
     for name in targets:
         values = np.asarray(table.frame[name])
-        missing = _meta._missing(values)
+        missing = _preprocess.missing_mask(values)
         if missing.any():
             rows = np.flatnonzero(missing)
             raise CommandError(f"{shown(table.path)}: the target {quoted(name)} is missing "
@@ -198,7 +198,7 @@ def _target_values(table: Table, targets: list[str]) -> npt.NDArray[Any]:
         if values.dtype.kind == "b":
             values = values.astype(np.int64)
         if values.dtype.kind not in "iuf":
-            parsed, bad = _meta.numbers(values)
+            parsed, bad = _preprocess.numbers(values)
             values = values.astype(str) if bad.any() else parsed
         if values.dtype.kind == "f" and not np.isfinite(values).all():
             row = int(np.flatnonzero(~np.isfinite(values))[0])
@@ -332,10 +332,10 @@ def run(args: argparse.Namespace) -> int:
         n_out, metric = int(classes.size), "accuracy"
     else:
         Y = y.astype(np.float64).reshape(n_rows, -1)
-        stats = [_meta._safe_stats(Y[train_rows, j]) for j in range(Y.shape[1])]
+        stats = [_preprocess.safe_stats(Y[train_rows, j]) for j in range(Y.shape[1])]
         meta["target_mean"] = [mean for mean, _ in stats]
         meta["target_scale"] = [scale for _, scale in stats]
-        T = np.column_stack([_meta.standardise(Y[:, j], mean, scale)
+        T = np.column_stack([_preprocess.standardise(Y[:, j], mean, scale)
                              for j, (mean, scale) in enumerate(stats)])
         if y.ndim == 1:
             T = T[:, 0]
