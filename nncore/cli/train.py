@@ -344,8 +344,8 @@ def run(args: argparse.Namespace) -> int:
     n_categorical = sum(spec["kind"] == "categorical" for spec in specs)
     print(f"data: {plural(n_rows, 'row')}, {plural(len(features), 'feature column')}"
           f"{f' ({n_categorical} one-hot encoded)' if n_categorical else ''} -> "
-          f"{plural(X.shape[1], 'input')}; {train_rows.size} rows for training, "
-          f"{n_valid} for validation, {n_test} for the test", flush=True)
+          f"{plural(X.shape[1], 'input')}; {train_rows.size:,} rows for training, "
+          f"{n_valid:,} for validation, {n_test:,} for the test", flush=True)
 
     sizes = [X.shape[1], *args.hidden, n_out]
     with stage(f"building a network of {sizes} units ({args.dtype})"):
