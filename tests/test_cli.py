@@ -214,6 +214,34 @@ def test_missing_values_and_text_features(folder):
     assert len(read_csv(unseen["zeros"].stdout)) == 6
 
 
+def test_test_score_is_close_to_nncore_sklearn_on_the_same_split(folder, tmp_path):
+    from nncore.sklearn import MLPClassifier
+
+    wine = datasets.load_wine()
+    frame = pd.DataFrame(wine.data, columns=wine.feature_names)
+    frame["target"] = wine.target
+    frame.to_csv(tmp_path / "wine.csv", index=False)
+    result = run("train", "wine.csv", "--target", "target", "--test-fraction", "0.3",
+                 "--epochs", "30", "--seed", "3", "-o", "wine.model", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    line = next(line for line in result.stdout.splitlines() if line.startswith("test"))
+    cli_score = float(line.split("accuracy: ")[1].split("%")[0]) / 100
+    # The same split: the command line shuffles with default_rng(seed) and
+    # takes the test rows first, then the validation rows.
+    n = len(frame)
+    order = np.random.default_rng(3).permutation(n)
+    n_test, n_valid = int(np.ceil(0.3 * n)), int(np.ceil(0.2 * n))
+    test, train = order[:n_test], order[n_test + n_valid:]
+    X, y = wine.data, wine.target
+    mean, std = X[train].mean(axis=0), X[train].std(axis=0)
+    model = MLPClassifier(hidden_layer_sizes=(32,), max_iter=2000, random_state=0)
+    model.fit((X[train] - mean) / std, y[train])
+    sklearn_score = model.score((X[test] - mean) / std, y[test])
+    print(f"command line {cli_score:.3f}, nncore.sklearn {sklearn_score:.3f}")
+    assert sklearn_score > 0.85 and cli_score > sklearn_score - 0.08, \
+        (cli_score, sklearn_score)
+
+
 def test_task_is_inferred_said_and_overridden(folder):
     results = run_all({
         "weight": ["train", "linnerud.csv", "--target", "Weight", "--epochs", "30",
