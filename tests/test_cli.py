@@ -89,6 +89,12 @@ def folder(tmp_path_factory):
     (folder / "typo.csv").write_text("a,b,label\n" + "".join(
         f"{k},{'four' if k == 7 else k * 2},{k % 2}\n" for k in range(40)))
     (folder / "noise.npz").write_bytes(b"not an archive\n" * 10)
+    (folder / "twice.csv").write_text("a,b,a,label\n1,2,3,0\n4,5,6,1\n")
+    (folder / "unnamed.csv").write_text("a,,b,label\n1,2,3,0\n4,5,6,1\n")
+    (folder / "ids.csv").write_text("name,x,label\n" + "".join(
+        f"person{k},{k},{k % 2}\n" for k in range(300)))
+    (folder / "no_target.csv").write_text("x,label\n" + "".join(
+        f"{k},{'' if k in (3, 5) else k % 2}\n" for k in range(30)))
     (folder / "partial.csv").write_text("sepal length (cm),sepal width (cm)\n1,2\n")
     return folder
 
@@ -465,6 +471,15 @@ ERRORS = {
     "text target for regression": (["train", "iris.csv", "--target", "species",
                                     "--task", "regression", "-o", "m"],
                                    ["holds text", "regression"]),
+    "a name twice": (["train", "twice.csv", "--target", "label", "-o", "m"],
+                     ["twice.csv, line 1", "column 'a' appears twice"]),
+    "a column without a name": (["train", "unnamed.csv", "--target", "label", "-o", "m"],
+                                ["unnamed.csv, line 1", "column 1 has no name"]),
+    "an identifier column": (["train", "ids.csv", "--target", "label", "-o", "m"],
+                             ["column 'name' has 240 distinct text values",
+                              "identifier", "--drop it"]),
+    "missing targets": (["train", "no_target.csv", "--target", "label", "-o", "m"],
+                        ["the target 'label' is missing in 2 rows", "line 5"]),
     "several targets to classify": (["train", "linnerud.csv", "--target",
                                      "Weight,Waist", "--task", "classification",
                                      "-o", "m"], ["multi-output"]),
