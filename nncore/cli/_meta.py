@@ -218,18 +218,16 @@ def _from_sidecar(old: dict[str, Any]) -> dict[str, Any]:
 # Model files
 # ---------------------------------------------------------------------------
 
-def metadata_in_file() -> bool:
+def metadata_in_file(net: Any) -> bool:
     """Whether this nncore keeps metadata inside the model file
     (``Network.metadata``, network format version 2)."""
-    from ..network import Network
-
-    return hasattr(Network, "metadata")
+    return hasattr(net, "metadata")
 
 
 def save_model(net: Any, meta: dict[str, Any], path: str) -> None:
     """Write ``net`` with ``meta`` to ``path``: one file, atomically (a
     failure leaves the previous file whole)."""
-    if metadata_in_file():
+    if metadata_in_file(net):
         net.metadata = meta
         net.save(path)
         return
@@ -256,13 +254,12 @@ def load_model(path: str) -> tuple[Any, dict[str, Any] | None]:
     except IsADirectoryError:
         raise CommandError(f"{shown(path)}: is a folder, not a model file") from None
     inside = getattr(net, "metadata", None)
-    if inside:
-        if isinstance(inside, dict) and inside.get("format") == FORMAT and \
-                inside.get("version") == SIDECAR_VERSION:
-            raise CommandError(f"{shown(path)}: damaged command-line metadata (version 1 "
-                               "inside a model file)")
-        meta: dict[str, Any] | None = check(inside, path)
+    meta: dict[str, Any] | None
+    if isinstance(inside, dict) and inside.get("format") == FORMAT:
+        meta = check(inside, path)
     else:
+        # A network saved from Python (its metadata, if any, is the user's),
+        # or a version-1 model with its sidecar.
         meta = read_sidecar(path)
     if meta is not None:
         n_inputs, n_out = net.layer_sizes[0], net.layer_sizes[-1]
