@@ -2,7 +2,8 @@
 """Running ``python -m nncore`` in subprocesses, for the command-line tests.
 
 Most of a run's time is the interpreter importing NumPy, SciPy and pandas,
-so independent runs are started together (`run_all`)."""
+so runs that need no process of their own go through ``nncore.cli.main`` one
+after the other in one subprocess (`run_in_one`)."""
 import csv
 import io
 import json

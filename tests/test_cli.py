@@ -8,9 +8,10 @@ features (wine), a small integer regression target and several targets
 (linnerud), a real-valued target (diabetes). Each run checks the exit status,
 the message and a score. Errors are one line ``nncore: error: ...`` on
 stderr with exit status 2 and no traceback. Most of a run's time is importing
-NumPy, SciPy and pandas: runs that do not depend on each other are started
-together, and the long lists (every kind of file, every error) run one after
-the other through ``nncore.cli.main`` in a single subprocess.
+NumPy, SciPy and pandas, so runs that need no environment of their own go
+one after the other through ``nncore.cli.main`` in a single subprocess
+(``run_in_one``); Ctrl-C, hidden modules and injected faults get processes of
+their own.
 """
 import json
 import shutil
@@ -29,7 +30,6 @@ from cli_helpers import (
     hiding,
     read_csv,
     run,
-    run_all,
     run_in_one,
 )
 
@@ -167,7 +167,7 @@ def test_index_column_and_header_are_understood(iris_runs):
 def test_predict_finds_columns_by_name_in_any_order(folder, iris_runs):
     reordered = pd.read_csv(folder / "iris.csv")[IRIS_FEATURES[::-1]]
     reordered.to_csv(folder / "reordered.csv", index=False)
-    results = run_all({"same": ["predict", "csv.model", "iris.csv"],
+    results = run_in_one({"same": ["predict", "csv.model", "iris.csv"],
                        "reordered": ["predict", "csv.model", "reordered.csv", "-o",
                                      "out.csv"],
                        "npy by position": ["predict", "npy.model", "iris_features.npy"]},
@@ -193,7 +193,7 @@ def test_info_shows_task_columns_and_which_epoch_the_weights_are_from(folder, ir
 
 
 def test_missing_values_and_text_features(folder):
-    results = run_all({
+    results = run_in_one({
         "mean": ["train", "wine.csv", "--target", "target", "--epochs", "20", "-o",
                  "wine.model", "--test-fraction", "0.2"],
         "error": ["train", "wine.csv", "--target", "target", "--impute", "error",
@@ -211,7 +211,7 @@ def test_missing_values_and_text_features(folder):
     assert_one_line_error(results["error"], "missing values in 3 columns", "'alcohol'",
                           "'magnesium'", "'colour'", "--impute mean")
     assert not (folder / "never.model").exists()
-    unseen = run_all({"error": ["predict", "wine.model", "wine_unseen.csv"],
+    unseen = run_in_one({"error": ["predict", "wine.model", "wine_unseen.csv"],
                       "zeros": ["predict", "wine.model", "wine_unseen.csv", "--unseen",
                                 "zeros"]}, cwd=folder)
     assert_one_line_error(unseen["error"], "wine_unseen.csv, line 4", "'colour'",
@@ -249,7 +249,7 @@ def test_test_score_is_close_to_nncore_sklearn_on_the_same_split(folder, tmp_pat
 
 
 def test_task_is_inferred_said_and_overridden(folder):
-    results = run_all({
+    results = run_in_one({
         "weight": ["train", "linnerud.csv", "--target", "Weight", "--epochs", "30",
                    "-o", "weight.model"],
         "forced": ["train", "linnerud.csv", "--target", "Weight", "--task",
@@ -340,7 +340,7 @@ def test_version_1_models_with_their_sidecar_still_predict(folder, tmp_path):
                "validation_fraction": 0.2, "validation": {"epoch": 20, "score": 0.9},
                "classes": list(SPECIES), "metric": "accuracy"}
     (tmp_path / "old.model.meta.json").write_text(json.dumps(sidecar))
-    results = run_all({"predict": ["predict", "old.model", folder / "iris.csv"],
+    results = run_in_one({"predict": ["predict", "old.model", folder / "iris.csv"],
                        "info": ["info", "old.model"]}, cwd=tmp_path)
     assert results["predict"].returncode == 0, results["predict"].stderr
     expected = SPECIES[net.forward((X - mean) / scale).argmax(axis=1)]
@@ -367,7 +367,7 @@ def test_version_1_models_predict_what_they_predicted_before(name, data, tmp_pat
 
 def test_a_network_saved_from_python_gives_raw_outputs(folder, tmp_path):
     nncore.Network([4, 4, 3], seed=0).save(tmp_path / "plain.model")
-    results = run_all({"predict": ["predict", "plain.model",
+    results = run_in_one({"predict": ["predict", "plain.model",
                                    folder / "iris_features.npy"],
                        "info": ["info", "plain.model"]}, cwd=tmp_path)
     rows = read_csv(results["predict"].stdout)
@@ -382,7 +382,7 @@ def test_a_network_saved_from_python_gives_raw_outputs(folder, tmp_path):
 # ---------------------------------------------------------------------------
 
 def test_no_subcommand_prints_help_and_demo_help_shows_percent(tmp_path):
-    results = run_all({"none": [], "demo": ["demo", "--help"]}, cwd=tmp_path)
+    results = run_in_one({"none": [], "demo": ["demo", "--help"]}, cwd=tmp_path)
     assert results["none"].returncode == 2 and results["none"].stdout == ""
     for name in ("demo", "train", "predict", "info", "bench"):
         assert name in results["none"].stderr
@@ -514,7 +514,7 @@ def test_without_pyarrow_csv_is_read_by_pandas_own_parser(folder, tmp_path):
     if not HAS_PYARROW:
         pytest.skip("pyarrow is not installed: every run here uses pandas' parser")
     env = hiding(tmp_path, "pyarrow")
-    results = run_all({"csv": ["train", folder / "iris_excel.csv", "--target", "species",
+    results = run_in_one({"csv": ["train", folder / "iris_excel.csv", "--target", "species",
                                "--epochs", "5", "-o", "m.model"],
                        "parquet": ["train", folder / "iris.parquet", "--target",
                                    "species", "-o", "p.model"]}, cwd=tmp_path, env=env)

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import nncore
-from cli_helpers import assert_one_line_error, hiding, read_csv, run, run_all
+from cli_helpers import assert_one_line_error, hiding, read_csv, run, run_in_one
 
 ESCAPE = "\x1b"
 
@@ -54,7 +54,7 @@ def test_an_output_that_is_an_input_is_refused(folder, tmp_path):
     assert trained.returncode == 0, trained.stderr
     os.link(data, folder / "hardlink.csv")
     model_before = (folder / "model.nncore").read_bytes()
-    results = run_all({
+    results = run_in_one({
         "train -o data": ["train", "data.csv", "--target", "label", "-o", "data.csv"],
         "train -o link": ["train", "data.csv", "--target", "label", "-o", "hardlink.csv"],
         "train --plot data": ["train", "data.csv", "--target", "label", "-o", "m2",
@@ -112,7 +112,7 @@ def test_names_from_files_are_printed_escaped(folder):
     trained = run("train", "escapes.csv", "--target", "label", "--epochs", "2",
                   "-o", "escapes.model", cwd=folder)
     assert trained.returncode == 0, trained.stderr
-    results = run_all({"info": ["info", "escapes.model"],
+    results = run_in_one({"info": ["info", "escapes.model"],
                        "predict": ["predict", "escapes.model", "escapes.csv"],
                        "file": ["predict", "escapes.model", "escapes.csv", "-o",
                                 "labels.csv"],
