@@ -23,18 +23,6 @@ def run(*args, cwd, env=None):
                           text=True, timeout=TIMEOUT)
 
 
-def run_all(cases, cwd, env=None):
-    """Run every ``name -> args`` of ``cases`` concurrently; name -> CompletedProcess."""
-    started = {name: subprocess.Popen(command(*args), cwd=cwd, env=env, text=True,
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-               for name, args in cases.items()}
-    results = {}
-    for name, child in started.items():
-        out, err = child.communicate(timeout=TIMEOUT)
-        results[name] = subprocess.CompletedProcess(child.args, child.returncode, out, err)
-    return results
-
-
 # Runs each case of a JSON list through nncore.cli.main in this one process,
 # capturing what it prints; an exception escaping main fails the whole run.
 _DRIVER = """
