@@ -308,8 +308,6 @@ def test_progress_goes_to_stderr_and_results_to_stdout(folder, tmp_path):
 
 
 def test_the_model_is_one_file_that_load_describes(folder, iris_runs):
-    if not hasattr(nncore.Network, "metadata"):
-        pytest.skip("this nncore's model format has no metadata")
     assert not (folder / "csv.model.meta.json").exists()
     meta = nncore.load(folder / "csv.model").metadata
     assert meta["task"] == "classification" and meta["targets"] == ["species"]
@@ -363,6 +361,24 @@ def test_version_1_models_predict_what_they_predicted_before(name, data, tmp_pat
     result = run("predict", f"v1_{name}.model", data, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout == (V1 / f"v1_{name}.expected.csv").read_text()
+
+
+def test_training_over_a_version_1_model_removes_its_stale_sidecar(folder, tmp_path):
+    for path in V1.iterdir():
+        shutil.copy(path, tmp_path)
+    result = run("train", folder / "iris.csv", "--target", "species", "--epochs", "2",
+                 "-o", "v1_iris.model", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert not (tmp_path / "v1_iris.model.meta.json").exists()
+    assert nncore.load(tmp_path / "v1_iris.model").metadata["targets"] == ["species"]
+    # The same model file alone, copied elsewhere, predicts the same.
+    (tmp_path / "alone").mkdir()
+    shutil.copy(tmp_path / "v1_iris.model", tmp_path / "alone" / "model")
+    results = run_in_one({"here": ["predict", "v1_iris.model", "iris60.csv"],
+                          "alone": ["predict", "alone/model", "iris60.csv"]},
+                         cwd=tmp_path)
+    assert results["here"].returncode == 0, results["here"].stderr
+    assert results["alone"].stdout == results["here"].stdout
 
 
 def test_a_network_saved_from_python_gives_raw_outputs(folder, tmp_path):

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -165,9 +166,6 @@ def read_sidecar(model: str) -> dict[str, Any] | None:
         raise CommandError(f"{shown(path)}: not a valid sidecar ({shown(exc)})") from None
     if not isinstance(old, dict) or old.get("format") != FORMAT:
         raise CommandError(f"{shown(path)}: not an nncore sidecar (no format {FORMAT!r})")
-    if old.get("version") == VERSION:
-        # Written by save_model where the network format has no metadata.
-        return check(old, path)
     if old.get("version") != SIDECAR_VERSION:
         raise CommandError(f"{shown(path)}: sidecar version {old.get('version')!r} is not "
                            f"supported (this nncore reads {SIDECAR_VERSION})")
@@ -218,33 +216,28 @@ def _from_sidecar(old: dict[str, Any]) -> dict[str, Any]:
 # Model files
 # ---------------------------------------------------------------------------
 
-def metadata_in_file(net: Any) -> bool:
-    """Whether this nncore keeps metadata inside the model file
-    (``Network.metadata``, network format version 2)."""
-    return hasattr(net, "metadata")
-
-
 def save_model(net: Any, meta: dict[str, Any], path: str) -> None:
-    """Write ``net`` with ``meta`` to ``path``: one file, atomically (a
-    failure leaves the previous file whole)."""
-    if metadata_in_file(net):
-        net.metadata = meta
-        net.save(path)
-        return
-    # Before format version 2: the sidecar, written first so that a model
-    # file always has one.
-    from .. import _io
-
-    text = json.dumps(meta, indent=1) + "\n"
-    _io.write_atomically(sidecar_path(path), lambda stream: stream.write(text),
-                         binary=False)
+    """Write ``net`` with ``meta`` inside it to ``path``: one file, written
+    atomically (a failure leaves the previous file whole). A version-1
+    sidecar left next to ``path`` by nncore 0.1 is removed once the new
+    file is in place: it described the model that was replaced."""
+    net.metadata = meta
     net.save(path)
+    side = sidecar_path(path)
+    if os.path.isfile(side):
+        try:
+            with open(side, encoding="utf-8") as stream:
+                ours = json.load(stream).get("format") == FORMAT
+        except (OSError, ValueError, AttributeError):
+            ours = False
+        if ours:
+            os.unlink(side)
 
 
 def load_model(path: str) -> tuple[Any, dict[str, Any] | None]:
     """The network in ``path`` and its command-line metadata: from inside
-    the file, else from a version-1 sidecar; None for a network saved from
-    Python."""
+    the file (network format version 2), else from a version-1 sidecar;
+    None for a network saved from Python."""
     from .. import load
 
     try:

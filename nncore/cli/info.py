@@ -76,9 +76,10 @@ def run(args: argparse.Namespace) -> int:
     validation = training.get("validation")
     if metric in ("accuracy", "R^2") and isinstance(validation, dict):
         if "best" in validation:
+            last = validation.get("last")
+            last_text = "not finite" if last is None else format_score(metric, last)
             print(f"validation {format_score(metric, validation['best'])} at epoch "
-                  f"{validation.get('epoch')} (last epoch: "
-                  f"{format_score(metric, validation['last'])}; held-out fraction "
+                  f"{validation.get('epoch')} (last epoch: {last_text}; held-out fraction "
                   f"{training.get('validation_fraction', 0):g})")
         elif "score" in validation:          # a version-1 sidecar
             print(f"validation {format_score(metric, validation['score'])} at epoch "

@@ -393,8 +393,9 @@ class _Trainer:
         training["epochs_trained"] = epochs_trained
         training["best_epoch"] = self.best_epoch
         if self.valid_rows.size:
-            training["validation"] = {"best": self.best_score, "last": self.scores[-1],
-                                      "epoch": self.best_epoch}
+            last = self.scores[-1]
+            training["validation"] = {"best": self.best_score, "epoch": self.best_epoch,
+                                      "last": last if math.isfinite(last) else None}
         with stage(f"saving {shown(self.args.output)}"):
             _meta.save_model(self.net, self.meta, self.args.output)
 
