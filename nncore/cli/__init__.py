@@ -6,8 +6,9 @@ set and report accuracy and speed), ``train`` (a network from a CSV, TSV,
 Parquet or NumPy file), ``predict`` (with a trained model), ``info``
 (describe a model) and ``bench`` (a quick speed table against other
 implementations). Shared: ``_util`` (errors, argument types, safe printing),
-``_data`` (reading tables, through pandas), ``_meta`` (the model's metadata
-and the preprocessing it describes).
+``_data`` (reading tables, through pandas), ``_meta`` (the model's metadata,
+kept inside the model file, and the version-1 sidecar); the preprocessing it
+describes is ``nncore._preprocess`` (NumPy only).
 
 Exit status: 0 on success, 2 for any error (one line ``nncore: error: ...``
 on stderr, never a traceback) and for a missing subcommand, 130 when

@@ -134,10 +134,9 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(text.getvalue())
         sys.stdout.flush()
     else:
-        from .. import _io
-
-        content = text.getvalue()
-        with stage(f"writing {shown(args.output)}"):
-            _io.write_atomically(args.output, lambda stream: stream.write(content),
-                                 binary=False)
+        # A plain write, so that the file gets the permissions of any other
+        # (the umask's), as before.
+        with stage(f"writing {shown(args.output)}"), \
+                open(args.output, "w", encoding="utf-8", newline="") as stream:
+            stream.write(text.getvalue())
     return 0

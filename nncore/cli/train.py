@@ -285,6 +285,9 @@ def run(args: argparse.Namespace) -> int:
         except _plot.PlotError as exc:
             raise CommandError(str(exc)) from None
     options = fit_options(args)
+    if args.patience is not None and args.validation_fraction == 0:
+        raise CommandError("--patience stops on the validation score: it needs "
+                           "--validation-fraction above 0")
     table = read_table(args.data, args.delimiter, args.header)
     targets, features = _columns(table, args)
     y = _target_values(table, targets)
