@@ -481,8 +481,10 @@ class _Trainer:
             print(f"test {self.metric}: {self._score_text(test)} on "
                   f"{plural(self.test_rows.size, 'held-out row')} never used to train or "
                   "to pick the epoch")
+        why = f"the best validation {self.metric}" if self.valid_rows.size else \
+            "the lowest training loss"
         print(f"saved {output}: the weights of epoch {self.best_epoch} of {trained} "
-              f"({self.best_text()})", flush=True)
+              f"({why})", flush=True)
         if args.plot is not None:
             losses = net.history[-trained:]
             title = (f"{shown(', '.join(self.meta['targets']))}: {list(net.layer_sizes)} "
