@@ -179,6 +179,29 @@ def test_predict_finds_columns_by_name_in_any_order(folder, iris_runs):
     assert results["npy by position"].stdout == iris_runs[1]["npy"].stdout
 
 
+def test_features_and_drop_choose_the_columns(folder, tmp_path):
+    iris = pd.read_csv(folder / "iris.csv")
+    iris.drop(columns=["sepal width (cm)", "species"]).to_csv(tmp_path / "three.csv",
+                                                              index=False)
+    results = run_in_one({
+        "features": ["train", folder / "iris.csv", "--target", "species", "--features",
+                     "petal length (cm),3", "--epochs", "3", "-o", "two.model"],
+        "drop": ["train", folder / "iris.csv", "--target", "species", "--drop",
+                 "sepal width (cm)", "--epochs", "3", "-o", "three.model"],
+        "predict": ["predict", "three.model", "three.csv"],
+        "both": ["train", folder / "iris.csv", "--target", "species", "--features",
+                 "species,petal length (cm)", "-o", "never.model"]}, cwd=tmp_path)
+    assert results["features"].returncode == 0, results["features"].stderr
+    assert "2 feature columns -> 2 inputs" in results["features"].stdout
+    assert [spec["name"] for spec in nncore.load(tmp_path / "two.model").metadata[
+        "inputs"]] == ["petal length (cm)", "petal width (cm)"]
+    assert "3 feature columns -> 3 inputs" in results["drop"].stdout
+    assert results["predict"].returncode == 0, results["predict"].stderr
+    assert len(read_csv(results["predict"].stdout)) == 151
+    assert_one_line_error(results["both"], "column 'species' is both a target and a "
+                          "feature")
+
+
 def test_info_shows_task_columns_and_which_epoch_the_weights_are_from(folder, iris_runs):
     result = run("info", "csv.model", cwd=folder)
     assert result.returncode == 0, result.stderr
