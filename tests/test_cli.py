@@ -378,12 +378,22 @@ V1 = Path(__file__).parent / "data" / "cli_v1"
                                         ("diabetes", "diabetes.npy"),
                                         ("wine", "wine.npz")])
 def test_version_1_models_predict_what_they_predicted_before(name, data, tmp_path):
-    # Models and predictions written by nncore 0.1 (see data/cli_v1/README.md).
+    # Models and predictions written by nncore 0.1 (see data/cli_v1/README.md):
+    # the same labels, the same values up to float32 rounding.
     for path in V1.iterdir():
         shutil.copy(path, tmp_path)
     result = run("predict", f"v1_{name}.model", data, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout == (V1 / f"v1_{name}.expected.csv").read_text()
+    rows = read_csv(result.stdout)
+    expected = read_csv((V1 / f"v1_{name}.expected.csv").read_text())
+    assert rows[0] == expected[0] and len(rows) == len(expected)
+    if name == "diabetes":
+        # float32 values, printed to 8 digits: the instruction-set variants
+        # of the core may differ in the last bit.
+        np.testing.assert_allclose([float(r[0]) for r in rows[1:]],
+                                   [float(r[0]) for r in expected[1:]], rtol=1e-6)
+    else:
+        assert rows == expected
 
 
 def test_training_over_a_version_1_model_removes_its_stale_sidecar(folder, tmp_path):
