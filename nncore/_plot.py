@@ -1,22 +1,38 @@
 # SPDX-License-Identifier: MIT
-"""Figures for ``nncore demo --plot``: the training loss per epoch and, for a
-two-dimensional data set, the decision boundary at a few epochs.
+"""Figures for ``nncore demo --plot`` and ``nncore train --plot``: the training
+loss (and validation score) per epoch and, for a two-dimensional data set,
+the decision boundary at a few epochs.
 
 matplotlib is an optional extra (``pip install 'nncore[plot]'``): it is
 imported only by the functions below, never when nncore or its command line
 is imported. Figures are drawn on a ``matplotlib.figure.Figure`` with the Agg
 canvas, not through ``pyplot``, so no global backend or window is touched.
 """
+from __future__ import annotations
+
+import importlib
 import os
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
+
+
+def _matplotlib() -> tuple[Any, Any, Any]:
+    """matplotlib's Agg canvas, Figure and MaxNLocator classes. Imported by
+    name, so that type checking does not need matplotlib installed."""
+    backend = importlib.import_module("matplotlib.backends.backend_agg")
+    figure = importlib.import_module("matplotlib.figure")
+    ticker = importlib.import_module("matplotlib.ticker")
+    return backend.FigureCanvasAgg, figure.Figure, ticker.MaxNLocator
 
 
 class PlotError(Exception):
     """A figure cannot be made: matplotlib is missing or the format is unknown."""
 
 
-def check(path):
+def check(path: str) -> None:
     """Fail early, before any training, if ``path`` cannot be drawn to.
 
     Parameters
@@ -31,8 +47,7 @@ def check(path):
         If matplotlib is not installed or does not know the extension.
     """
     try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
+        FigureCanvasAgg, Figure, _ = _matplotlib()
     except ImportError as exc:
         raise PlotError(f"--plot needs matplotlib, which is not installed ({exc}); "
                         "pip install 'nncore[plot]' or pip install matplotlib") from exc
@@ -43,7 +58,8 @@ def check(path):
                         f"(use one of {', '.join(sorted(formats))})")
 
 
-def grid(X, steps=150, margin=0.5):
+def grid(X: npt.NDArray[Any], steps: int = 150,
+         margin: float = 0.5) -> tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any]]:
     """A regular grid over the bounding box of 2-D points, for boundary plots.
 
     Parameters
@@ -68,7 +84,10 @@ def grid(X, steps=150, margin=0.5):
     return xx, yy, np.column_stack([xx.ravel(), yy.ravel()])
 
 
-def training_figure(path, losses, title, snapshots=(), X=None, y=None, xx=None, yy=None):
+def training_figure(path: str, losses: Sequence[float], title: str,
+                    snapshots: Sequence[tuple[int, Any, float]] = (),
+                    X: Any = None, y: Any = None, xx: Any = None, yy: Any = None,
+                    validation: tuple[str, Sequence[float]] | None = None) -> None:
     """Write the loss curve and, when given, decision-boundary snapshots.
 
     Parameters
@@ -88,6 +107,9 @@ def training_figure(path, losses, title, snapshots=(), X=None, y=None, xx=None, 
     y : ndarray of int, shape (n_samples,), optional
     xx, yy : ndarray, optional
         The grid of the snapshots, from `grid`.
+    validation : (metric, scores) or None, optional
+        The validation score of every epoch (``nncore train``), drawn on a
+        second axis beside the loss; ``metric`` names it.
 
     Raises
     ------
@@ -97,9 +119,7 @@ def training_figure(path, losses, title, snapshots=(), X=None, y=None, xx=None, 
         If the file cannot be written.
     """
     check(path)
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
+    FigureCanvasAgg, Figure, MaxNLocator = _matplotlib()
 
     panels = len(snapshots)
     figure = Figure(figsize=(max(3.2 * panels, 6.4), 6.4 if panels else 3.6),
@@ -133,4 +153,10 @@ def training_figure(path, losses, title, snapshots=(), X=None, y=None, xx=None, 
     loss_axes.set_ylabel("mean training loss")
     if len(losses) > 1 and min(losses) > 0 and max(losses) / min(losses) > 20:
         loss_axes.set_yscale("log")
+    if validation is not None:
+        metric, scores = validation
+        score_axes = loss_axes.twinx()
+        score_axes.plot(np.arange(1, len(scores) + 1), scores, color="tab:orange",
+                        marker="." if len(scores) < 50 else None)
+        score_axes.set_ylabel(f"validation {metric}", color="tab:orange")
     figure.savefig(path)

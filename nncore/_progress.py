@@ -24,8 +24,10 @@ class Progress:
         else:
             self.bar = tqdm(total=epochs, unit="epoch", file=self.file, leave=True)
 
-    def update(self, info: EpochInfo) -> None:
-        text = (f"loss {info['loss']:.4g}, "
+    def update(self, info: EpochInfo, extra: str = "") -> None:
+        """Report one finished epoch; ``extra`` (a validation score, say) is
+        shown after the loss."""
+        text = (f"loss {info['loss']:.4g}{', ' + extra if extra else ''}, "
                 f"{info['samples_per_second']:,.0f} samples/s")
         if self.bar is not None:
             self.bar.set_postfix_str(text, refresh=False)
@@ -33,6 +35,13 @@ class Progress:
         else:
             print(f"epoch {info['epoch']}/{self.epochs}: {text}", file=self.file,
                   flush=True)
+
+    def note(self, text: str) -> None:
+        """A line of its own, printed without breaking the bar."""
+        if self.bar is not None:
+            self.bar.write(text, file=self.file)
+        else:
+            print(text, file=self.file, flush=True)
 
     def close(self) -> None:
         if self.bar is not None:

@@ -330,6 +330,8 @@ class Network:
         self._dtype = np.dtype(_validation.check_dtype(dtype))
         _validation.check_memory(sizes, self._dtype)
         self._rng = _validation.as_generator(seed)
+        _io.check_generator(self._rng)
+        self._metadata: dict[str, Any] = {}
         self._sizes = sizes
         self._activation = activation
         self._output = output
@@ -492,6 +494,32 @@ class Network:
         sizes = self._sizes
         return sum((sizes[l] + 1) * sizes[l + 1] for l in range(len(sizes) - 1))
 
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """What the caller wants kept with the network (dict, default empty).
+
+        Saved by ``save`` and given back by ``nncore.load``, kept by pickle
+        and ``copy``: e.g. the task, column names, classes, input scaling. It
+        must be what JSON holds: str keys; None, bool, int, finite float, str,
+        lists (tuples and NumPy arrays come back as lists, NumPy scalars as
+        Python numbers) and dicts, at most ``nncore._io.MAX_METADATA_BYTES``
+        as JSON. Checked when set and again when saved.
+
+        Examples
+        --------
+        >>> import nncore
+        >>> net = nncore.Network([4, 3, 2])
+        >>> net.metadata = {"classes": ["no", "yes"]}
+        >>> net.metadata["classes"]
+        ['no', 'yes']
+        """
+        return self._metadata
+
+    @metadata.setter
+    def metadata(self, value: dict[str, Any]) -> None:
+        _io.metadata_bytes(value)
+        self._metadata = value
+
     # -- saving, loading, pickling --------------------------------------------
 
     def save(self, path: PathLike) -> None:
@@ -550,6 +578,7 @@ class Network:
             fresh._biases[l][...] = state["biases"][l]
         fresh._rng = state["rng"]
         fresh._history = [float(v) for v in state.get("history", [])]
+        fresh._metadata = state.get("metadata", {})
         self.__dict__.update(fresh.__dict__)
 
     def __repr__(self) -> str:
