@@ -364,92 +364,81 @@ cdef double batch_pass(const NetSpec* net, floating* params,
 # Measured crossover of mini-batch training: row loops or BLAS
 # ---------------------------------------------------------------------------
 
-cdef bint rows_beat_blas(const NetSpec* net, Py_ssize_t batch,
-                         bint is_double) except -1:
+cdef bint rows_beat_blas(const NetSpec* net, floating* params, const floating* X,
+                         Py_ssize_t ldx, const floating* T, Py_ssize_t ldt,
+                         const Py_ssize_t* rows, Py_ssize_t batch, floating* grad,
+                         floating* work) except -1:
     """Whether a batch's gradient is formed faster sample by sample through
-    the row loops than by BLAS: best of three of each, on synthetic data of
-    the network's shape and dtype, measured once per process (cached in
-    _train_rows_cache). The row loops' cost is linear in the samples, so they
-    are timed on up to 16 and scaled; BLAS on the whole batch."""
-    cdef Py_ssize_t l, sample, n_params = 0
+    the row loops than by BLAS, measured once per process for each shape,
+    codes, dtype and batch size (cached in _train_rows_cache) on the
+    caller's own buffers: the parameters (read), the first batch of the
+    caller's rows of X and T (rows == NULL: the first rows), grad (written:
+    scratch of the parameters' size, which the row path needs anyway) and
+    work (sized for the batch). The row loops' cost is linear in the
+    samples, so they are timed on a few and scaled."""
+    cdef Py_ssize_t sample = min(batch, 16)
     cdef double by_rows, by_blas
-    cdef bint result
-    cdef object params, X, T, grad, work
     cdef bytes shape = (<char*>net.sizes)[:(net.n_layers + 1) * sizeof(Py_ssize_t)]
     cdef int hidden = net.hidden, output = net.output
+    cdef bint is_double = floating is double
     key = (shape, hidden, output, is_double, batch)
+    cdef Py_ssize_t n_params = 0, l
     cached = _train_rows_cache.get(key)
     if cached is not None:
         return cached
     for l in range(net.n_layers):
         n_params += net.sizes[l + 1] * net.lds[l]
-    dtype = _np.float64 if is_double else _np.float32
-    rng = _np.random.default_rng(0)
-    params = _np.ascontiguousarray(rng.normal(0, 0.1, n_params), dtype=dtype)
-    X = _np.ascontiguousarray(rng.random((batch, net.sizes[0])), dtype=dtype)
-    T = _np.zeros((batch, net.sizes[net.n_layers]), dtype=dtype)
-    T[:, 0] = 1
-    grad = _np.zeros(n_params, dtype=dtype)
-    work = _np.empty(workspace_size(net, batch), dtype=dtype)
-    sample = min(batch, 16)
-    # The rows on a sample (best of 3), BLAS once on the whole batch, and
-    # twice more only when the two are within a factor of 2 (noise could
-    # then decide): large networks are measured in a few of their steps.
-    if is_double:
-        by_rows = time_gradient_d(net, params, X, T, grad, work, sample, True, 3)
-        by_blas = time_gradient_d(net, params, X, T, grad, work, batch, False, 1)
-    else:
-        by_rows = time_gradient_f(net, params, X, T, grad, work, sample, True, 3)
-        by_blas = time_gradient_f(net, params, X, T, grad, work, batch, False, 1)
-    by_rows = by_rows * batch / sample
+    # Zeros, not whatever the scratch held: subnormals or NaNs would time
+    # another path through the arithmetic.
+    memset(grad, 0, n_params * sizeof(floating))
+    # BLAS once on the whole batch and the rows on one sample; only when the
+    # two are within a factor of 2 (noise could then decide) is each measured
+    # again, the rows on up to 16 samples. So a clear case costs about one
+    # step, whatever the network.
+    by_blas = time_gradient(net, params, X, ldx, T, ldt, rows, batch, False, 1,
+                            grad, work)
+    by_rows = time_gradient(net, params, X, ldx, T, ldt, rows, 1, True, 1,
+                            grad, work) * batch
     if 0.5 * by_rows < by_blas < 2 * by_rows:
-        if is_double:
-            by_blas = min(by_blas, time_gradient_d(net, params, X, T, grad, work,
-                                                   batch, False, 2))
-        else:
-            by_blas = min(by_blas, time_gradient_f(net, params, X, T, grad, work,
-                                                   batch, False, 2))
-    result = by_rows < by_blas
-    _train_rows_cache[key] = result
-    return result
+        by_rows = min(by_rows, time_gradient(net, params, X, ldx, T, ldt, rows,
+                                             sample, True, 3, grad, work)
+                      * batch / sample)
+        by_blas = min(by_blas, time_gradient(net, params, X, ldx, T, ldt, rows, batch,
+                                             False, 2, grad, work))
+    _train_rows_cache[key] = by_rows < by_blas
+    return by_rows < by_blas
 
 
-cdef double time_gradient_d(const NetSpec* net, double[::1] params,
-                            const double[:, ::1] X, const double[:, ::1] T,
-                            double[::1] grad, double[::1] work,
-                            Py_ssize_t count, bint by_rows, int repeats) except -1:
-    return time_gradient(net, &params[0], &X[0, 0], X.shape[1], &T[0, 0],
-                         T.shape[1], &grad[0], &work[0], count, by_rows, repeats)
-
-
-cdef double time_gradient_f(const NetSpec* net, float[::1] params,
-                            const float[:, ::1] X, const float[:, ::1] T,
-                            float[::1] grad, float[::1] work,
-                            Py_ssize_t count, bint by_rows, int repeats) except -1:
-    return time_gradient(net, &params[0], &X[0, 0], X.shape[1], &T[0, 0],
-                         T.shape[1], &grad[0], &work[0], count, by_rows, repeats)
+cdef bint train_by_rows(const NetSpec* net, floating[::1] params,
+                        const floating[:, ::1] X, const floating[:, ::1] T,
+                        floating[::1] grad, floating[::1] work) except -1:
+    # rows_beat_blas on arrays (Model.train_by_rows: tests and benchmarks).
+    return rows_beat_blas(net, &params[0], &X[0, 0], X.shape[1], &T[0, 0],
+                          T.shape[1], <Py_ssize_t*>NULL, X.shape[0], &grad[0],
+                          &work[0])
 
 
 cdef double time_gradient(const NetSpec* net, floating* params,
                           const floating* X, Py_ssize_t ldx, const floating* T,
-                          Py_ssize_t ldt, floating* grad, floating* work,
-                          Py_ssize_t count, bint by_rows, int repeats) except -1:
-    # Best of repeats: the gradient of the first count rows of X into grad.
+                          Py_ssize_t ldt, const Py_ssize_t* rows, Py_ssize_t count,
+                          bint by_rows, int repeats, floating* grad,
+                          floating* work) except -1:
+    # Best of repeats: the gradient of count rows into grad.
     cdef double best = 1e300, start
     cdef int repeat
-    cdef Py_ssize_t k
+    cdef Py_ssize_t k, r
     for repeat in range(repeats):
         start = _perf_counter()
         with nogil:
             if by_rows:
                 for k in range(count):
-                    sample_forward(net, params, X + k * ldx, T + k * ldt, work, False)
-                    sample_backward_accumulate(net, params, X + k * ldx, T + k * ldt,
+                    r = rows[k] if rows != NULL else k
+                    sample_forward(net, params, X + r * ldx, T + r * ldt, work, False)
+                    sample_backward_accumulate(net, params, X + r * ldx, T + r * ldt,
                                                <floating>1, grad, work)
             else:
-                batch_pass(net, params, X, ldx, T, <floating*>NULL, <Py_ssize_t*>NULL,
-                           count, MODE_BACKWARD, <floating>1, grad, <floating*>NULL,
-                           work)
+                batch_pass(net, params, X, ldx, T, <floating*>NULL, rows, count,
+                           MODE_BACKWARD, <floating>1, grad, <floating*>NULL, work)
         best = min(best, _perf_counter() - start)
     return best
 
@@ -621,6 +610,7 @@ def _train_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout,
     cdef const floating* x_next
     cdef double err, total = 0, chunk_total
     cdef floating rate = <floating>lr
+    cdef bint by_rows
     cdef floating* grad = NULL
     check_work(&net, batch, work.shape[0])
     check_cols(X.shape[1], net.sizes[0], "X")
@@ -635,10 +625,16 @@ def _train_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout,
     # A step costs about three multiply-adds per weight and sample: forward,
     # error for the layer below, update.
     steps_per_chunk = max(1, WORK_PER_CHUNK // (3 * n_params * batch))
-    if batch > 1 and (path == PATH_ROWS or
-                      (path == PATH_AUTO and rows_beat_blas(&net, batch, floating is double))):
+    by_rows = path == PATH_ROWS
+    if batch > 1 and n > 1 and path == PATH_AUTO:
+        # backup is scratch until the first chunk copies params into it.
+        by_rows = rows_beat_blas(&net, &params[0], &X[0, 0], X.shape[1], &T[0, 0],
+                                 T.shape[1], &order[0], min(batch, n), &backup[0],
+                                 &work[0])
+    if batch > 1 and by_rows:
         grad = <floating*>malloc(n_params * sizeof(floating))
-        if grad == NULL:
+        # Without room for the rows' gradient, BLAS (which needs none) trains.
+        if grad == NULL and path == PATH_ROWS:
             raise MemoryError("no memory for the mini-batch gradient")
     try:
         while pos < n and status == STATUS_OK:
@@ -922,8 +918,20 @@ cdef class Model:
     def train_by_rows(self, Py_ssize_t batch):
         """Whether mini-batches of ``batch`` samples train sample by sample
         through the row loops (True) or by BLAS (measured on first use)."""
-        return batch == 1 or rows_beat_blas(&self.net, batch,
-                                            self.typenum == cnp.NPY_DOUBLE)
+        if batch < 1:
+            raise ValueError("batch must be positive")
+        if batch == 1:
+            return True
+        rng = _np.random.default_rng(0)
+        X = _np.ascontiguousarray(rng.random((batch, self.net.sizes[0])),
+                                  dtype=self.params.dtype)
+        T = _np.zeros((batch, self.net.sizes[self.net.n_layers]), dtype=self.params.dtype)
+        T[:, 0] = 1
+        grad = _np.empty_like(self.params)
+        work = _np.empty(workspace_size(&self.net, batch), dtype=self.params.dtype)
+        if self.typenum == cnp.NPY_DOUBLE:
+            return train_by_rows[double](&self.net, self.params, X, T, grad, work)
+        return train_by_rows[float](&self.net, self.params, X, T, grad, work)
 
     @property
     def work_per_row(self):
@@ -1397,7 +1405,6 @@ def _sk_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
             raise ValueError(f"order[{k}] = {order[k]} is not a row of X")
     if n == 0:
         return 0.0
-    by_rows = batch > 1 and rows_beat_blas(&net, min(batch, n), floating is double)
     b = sk_buffers(&net, n_params, min(batch, n), sizeof(floating))
     sk_pointers(X, x_data, x_indices, x_indptr, &xp, &dp, &ip, &pp)
     if sw.shape[0] > 0:
@@ -1411,6 +1418,14 @@ def _sk_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
     step_params.beta1 = beta1
     step_params.beta2 = beta2
     step_params.eps = eps
+    by_rows = False
+    if min(batch, n) > 1:
+        # Measured on the epoch's first batch, gathered as the steps gather it.
+        sk_gather(n_features, n_out, xp, dp, ip, pp, &Y[0, 0], swp, &order[0], 0,
+                  min(batch, n), <floating*>b.xb, <floating*>b.yb, <floating*>b.swb)
+        by_rows = rows_beat_blas(&net, &params[0], <floating*>b.xb, n_features,
+                                 <floating*>b.yb, n_out, <Py_ssize_t*>NULL,
+                                 min(batch, n), <floating*>b.grad, <floating*>b.work)
     steps_per_chunk = max(1, WORK_PER_CHUNK // (3 * n_params * batch))
     while pos < n:
         with nogil:
@@ -1481,11 +1496,19 @@ def _sk_loss_grad(const floating[::1] params, const Py_ssize_t[:, ::1] layout,
     if n_rows < 1 or batch < 1:
         raise ValueError("need at least one row and a positive batch")
     batch = min(batch, n_rows)
-    by_rows = batch > 1 and rows_beat_blas(&net, batch, floating is double)
     b = sk_buffers(&net, 0, batch, sizeof(floating))
     sk_pointers(X, x_data, x_indices, x_indptr, &xp, &dp, &ip, &pp)
     if sw.shape[0] > 0:
         swp = &sw[0]
+    by_rows = False
+    if batch > 1:
+        # Measured on the first batch, with grad (the output) as scratch.
+        sk_gather(n_features, n_out, xp, dp, ip, pp, &Y[0, 0], swp,
+                  <Py_ssize_t*>NULL, 0, batch, <floating*>b.xb, <floating*>b.yb,
+                  <floating*>b.swb)
+        by_rows = rows_beat_blas(&net, <floating*>&params[0], <floating*>b.xb,
+                                 n_features, <floating*>b.yb, n_out,
+                                 <Py_ssize_t*>NULL, batch, acc, <floating*>b.work)
     memset(acc, 0, n_params * sizeof(floating))
     while pos < n_rows:
         with nogil:

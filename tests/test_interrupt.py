@@ -129,7 +129,7 @@ SOLVER_CHILD = textwrap.dedent("""
 
     case, batch, learning_rate = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
     rng = np.random.default_rng(0)
-    X = rng.random((20_000, 512))
+    X = rng.random((60_000, 512))
     y = rng.normal(size=(len(X), 4))
     options = {"momentum": dict(momentum=0.9),
                "nesterov": dict(momentum=0.9, nesterov=True),
