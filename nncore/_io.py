@@ -38,19 +38,24 @@ of its data is read. Data is read in chunks into an array of the checked
 size, never further. Object arrays, pickles, other dtypes, compression
 methods other than stored and deflate, and unknown members are refused.
 
-Writing goes to a temporary file in the destination folder, flushed to disk,
-then renamed over the target, so an interrupted or failed save leaves any
-previous file intact.
+Writing follows a symbolic link to the real file, refuses anything but a
+regular file there, and goes to a temporary file in the target's folder
+(created with the permissions a new file gets under the umask, or the
+existing file's mode), flushed to disk, then renamed over the target, so an
+interrupted or failed save leaves any previous file intact. The temporary is
+locked while it is written; the temporaries of the same target that a killed
+process left behind are removed by the next save.
 """
 from __future__ import annotations
 
 import ast
 import errno
+import hashlib
 import json
 import math
 import os
 import re
-import tempfile
+import secrets
 import stat
 import struct
 import zipfile
@@ -63,6 +68,11 @@ import numpy.typing as npt
 
 from . import _params
 from .exceptions import ModelFileError
+
+try:
+    import fcntl
+except ImportError:     # Windows: no locks, so no cleaning of stale temporaries
+    fcntl = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
     from .network import Network
@@ -258,6 +268,12 @@ def save(network: Network, path: str | os.PathLike[str]) -> None:
     write_atomically(path, lambda stream: np.savez(stream, **state))
 
 
+# A file name is at most 255 bytes on the usual file systems; a temporary is
+# "." + stem + "." + 8 characters + ".tmp".
+_NAME_MAX = 255
+_TOKEN_CHARS = 8
+_TEMPORARY_EXTRA = 1 + 1 + _TOKEN_CHARS + 4
+_TOKEN = re.compile(r"[a-z0-9_]{%d}" % _TOKEN_CHARS)
 _FILE_KINDS = ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
                (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"))
 
@@ -269,28 +285,161 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
+def _temporary_stem(name: str) -> str:
+    # The target's name, shortened and made unique by a hash when the
+    # temporary's name would pass the limit.
+    if len(os.fsencode(name)) + _TEMPORARY_EXTRA <= _NAME_MAX:
+        return name
+    digest = hashlib.sha256(os.fsencode(name)).hexdigest()[:16]
+    keep = name[:100]
+    while len(os.fsencode(keep)) > 100:
+        keep = keep[:-1]
+    return f"{keep}~{digest}"
+
+
+def _target(path: str) -> tuple[str, os.stat_result | None]:
+    """The real file behind ``path`` (symbolic links followed) and its status,
+    None if it does not exist yet; refuses anything but a regular file."""
+    target = os.path.realpath(path)
+    try:
+        status = os.stat(target)
+    except FileNotFoundError:
+        return target, None
+    if stat.S_ISDIR(status.st_mode):
+        raise IsADirectoryError(errno.EISDIR, "is a folder; give a file name to "
+                                "write", path)
+    if not stat.S_ISREG(status.st_mode):
+        raise ValueError(f"{path} is {_kind(status.st_mode)}, not a regular file: "
+                         "nncore writes only regular files")
+    return target, status
+
+
+def _lock(fd: int) -> bool:
+    # An exclusive lock without waiting; False if another process holds one.
+    if fcntl is None:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+def _same_file(path: str, fd: int) -> bool:
+    try:
+        named = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return False
+    opened = os.fstat(fd)
+    return (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino)
+
+
+def _remove_stale_temporaries(folder: str, stem: str) -> None:
+    """Delete temporaries of this target that no live save holds locked."""
+    if fcntl is None:
+        return
+    prefix = f".{stem}."
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        if not (name.startswith(prefix) and name.endswith(".tmp")
+                and _TOKEN.fullmatch(name[len(prefix):-4])):
+            continue
+        temporary = os.path.join(folder, name)
+        try:
+            fd = os.open(temporary, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+                         | getattr(os, "O_NONBLOCK", 0))
+        except OSError:
+            continue
+        try:
+            if (stat.S_ISREG(os.fstat(fd).st_mode) and _lock(fd)
+                    and _same_file(temporary, fd)):
+                os.unlink(temporary)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+
+def _create_temporary(folder: str, stem: str,
+                      existing: os.stat_result | None) -> tuple[int, str]:
+    """A new, locked temporary file in folder: (descriptor, path)."""
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789_"
+    # A new file gets 0o666 less the umask, as open() would give it; an
+    # existing file's mode (and, where allowed, owner) is kept.
+    mode = 0o666 if existing is None else 0o600
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        token = "".join(secrets.choice(alphabet) for _ in range(_TOKEN_CHARS))
+        temporary = os.path.join(folder, f".{stem}.{token}.tmp")
+        try:
+            fd = os.open(temporary, flags, mode)
+        except FileExistsError:
+            continue
+        # Another save's cleaning may have locked (and then removed) this
+        # name between open and lock: then try another name.
+        if _lock(fd) and _same_file(temporary, fd):
+            break
+        os.close(fd)
+    else:
+        raise FileExistsError(errno.EEXIST, "no free temporary name", temporary)
+    if existing is not None and os.name == "posix":
+        try:
+            if (existing.st_uid, existing.st_gid) != (os.geteuid(), os.getegid()):
+                os.fchown(fd, existing.st_uid, existing.st_gid)
+        except OSError:
+            pass
+        try:
+            os.fchmod(fd, stat.S_IMODE(existing.st_mode))
+        except OSError:
+            pass
+    return fd, temporary
+
+
 def write_atomically(path: str, write: Callable[[IO[Any]], object],
                      binary: bool = True) -> None:
-    """Call ``write(stream)`` on a temporary file in ``path``'s folder, flush
-    it to disk, then rename it over ``path``: a failure or an interruption at
-    any point leaves a previous file at ``path`` intact, and no temporary
-    file behind."""
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(
-        dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    """Call ``write(stream)`` on a temporary file in the folder of ``path``'s
+    real file, flush it to disk, then rename it over that file: a failure or
+    an interruption at any point leaves a previous file intact, and no
+    temporary file behind (one a killed process leaves is removed by the next
+    write to the same target).
+
+    Symbolic links are followed; a folder raises IsADirectoryError, any other
+    non-regular file (device, FIFO, socket) ValueError. A new file gets the
+    permissions the umask allows, an existing one keeps its mode. OSErrors
+    name ``path``, not the temporary.
+    """
+    path = os.fspath(path)
+    temporary = None
     try:
+        target, existing = _target(path)
+        folder, name = os.path.split(target)
+        stem = _temporary_stem(name)
+        _remove_stale_temporaries(folder, stem)
+        handle, temporary = _create_temporary(folder, stem, existing)
         stream: IO[Any] = (os.fdopen(handle, "wb") if binary
                            else os.fdopen(handle, "w", encoding="utf-8"))
         with stream:
             write(stream)
             stream.flush()
             os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
+            if os.name == "posix":
+                # Renamed while the lock is held: no cleaning can take it.
+                os.replace(temporary, target)
+        if os.name != "posix":
+            os.replace(temporary, target)
+    except BaseException as exc:
+        if temporary is not None:
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
+        if isinstance(exc, OSError) and exc.errno is not None and \
+                exc.filename != path:
+            raise type(exc)(exc.errno, exc.strerror or os.strerror(exc.errno),
+                            path) from exc
         raise
     _sync_folder(folder)
 

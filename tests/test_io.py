@@ -11,6 +11,11 @@ import copy
 import io
 import os
 import pickle
+import signal
+import stat
+import subprocess
+import sys
+import textwrap
 import threading
 import zipfile
 
@@ -91,8 +96,9 @@ def test_save_replaces_atomically_and_cleans_up_on_failure(tmp_path, monkeypatch
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", full_disk)
-    with pytest.raises(OSError, match="No space"):
+    with pytest.raises(OSError, match="No space") as info:
         new.save(path)
+    assert info.value.filename == str(path)         # the target, not the temporary
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["net.npz"]
     monkeypatch.undo()
@@ -571,3 +577,131 @@ def test_more_than_2_20_history_entries_round_trip(tmp_path):
     net.save(tmp_path / "long.npz")
     loaded = nncore.load(tmp_path / "long.npz")
     assert loaded.history == net.history
+
+
+# -- save onto special paths (item 9) -------------------------------------------
+
+def temporaries(folder):
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
+
+
+def test_save_follows_a_symlink_to_the_real_file(tmp_path):
+    net, _, _ = trained()
+    real = tmp_path / "models" / "real.npz"
+    real.parent.mkdir()
+    real.write_bytes(b"old")
+    link = tmp_path / "link.npz"
+    link.symlink_to(real)
+    net.save(link)
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert_identical(net, nncore.load(real))
+    dangling = tmp_path / "dangling.npz"
+    dangling.symlink_to(tmp_path / "models" / "new.npz")
+    net.save(dangling)
+    assert dangling.is_symlink()
+    assert_identical(net, nncore.load(tmp_path / "models" / "new.npz"))
+    assert temporaries(tmp_path) == temporaries(real.parent) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs")
+def test_save_refuses_a_fifo_and_leaves_it(tmp_path):
+    net, _, _ = trained()
+    fifo = tmp_path / "pipe.npz"
+    os.mkfifo(fifo)
+    with pytest.raises(ValueError, match="pipe.npz is a FIFO, not a regular file"):
+        net.save(fifo)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert temporaries(tmp_path) == []
+
+
+def test_save_onto_a_folder_names_the_folder(tmp_path):
+    net, _, _ = trained()
+    folder = tmp_path / "models"
+    folder.mkdir()
+    with pytest.raises(IsADirectoryError, match="is a folder") as info:
+        net.save(folder)
+    assert info.value.filename == str(folder)
+    assert temporaries(tmp_path) == []
+
+
+def test_save_errors_name_the_target(tmp_path):
+    net, _, _ = trained()
+    target = tmp_path / "missing" / "net.npz"
+    with pytest.raises(FileNotFoundError) as info:
+        net.save(target)
+    assert info.value.filename == str(target)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+def test_new_files_get_the_umask_and_existing_files_keep_their_mode(tmp_path):
+    net, _, _ = trained()
+    previous = os.umask(0o022)
+    try:
+        net.save(tmp_path / "new.npz")
+        os.umask(0o077)
+        net.save(tmp_path / "private.npz")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "new.npz").stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "private.npz").stat().st_mode) == 0o600
+    os.chmod(tmp_path / "new.npz", 0o640)
+    net.save(tmp_path / "new.npz")
+    assert stat.S_IMODE((tmp_path / "new.npz").stat().st_mode) == 0o640
+
+
+@pytest.mark.parametrize("length", [246, 250, 255])
+def test_long_target_names_save(tmp_path, length):
+    net, _, _ = trained()
+    path = tmp_path / ("n" * (length - 4) + ".npz")
+    net.save(path)
+    assert_identical(net, nncore.load(path))
+    net.save(path)                  # and again over it
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+
+
+def test_stale_temporaries_of_the_target_are_removed_live_ones_kept(tmp_path):
+    net, _, _ = trained()
+    stale = tmp_path / ".net.npz.k2x9_q0z.tmp"
+    stale.write_bytes(b"left by a killed save")
+    other = tmp_path / ".other.npz.k2x9_q0z.tmp"
+    other.write_bytes(b"another target's")
+    live = tmp_path / ".net.npz.abcdefgh.tmp"
+    live.write_bytes(b"a save in progress")
+    with open(live, "rb") as held:
+        fcntl = pytest.importorskip("fcntl")
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        net.save(tmp_path / "net.npz")
+        assert temporaries(tmp_path) == [live.name, other.name]
+    net.save(tmp_path / "net.npz")
+    assert temporaries(tmp_path) == [other.name]
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="no SIGKILL")
+def test_a_save_killed_midway_leaves_a_temporary_the_next_save_removes(tmp_path):
+    net, _, _ = trained()
+    path = tmp_path / "net.npz"
+    net.save(path)
+    before = path.read_bytes()
+    child = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent("""
+            import sys, time
+            from nncore import _io
+            def write(stream):
+                stream.write(b"x" * 100_000)
+                stream.flush()
+                print("writing", flush=True)
+                time.sleep(600)
+            _io.write_atomically(sys.argv[1], write)
+            """), str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline() == "writing\n"
+    finally:
+        child.kill()
+        child.wait()
+        child.stdout.close()
+    assert len(temporaries(tmp_path)) == 1
+    assert path.read_bytes() == before
+    net.metadata = {"saved": "again"}
+    net.save(path)
+    assert temporaries(tmp_path) == []
+    assert nncore.load(path).metadata == {"saved": "again"}
