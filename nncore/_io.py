@@ -314,15 +314,18 @@ def _target(path: str) -> tuple[str, os.stat_result | None]:
     return target, status
 
 
-def _lock(fd: int) -> bool:
-    # An exclusive lock without waiting; False if another process holds one.
+def _lock(fd: int) -> str:
+    """An exclusive lock without waiting: "locked", "held" (by another open
+    file) or "unsupported" (no fcntl, or a file system without locks)."""
     if fcntl is None:
-        return True
+        return "unsupported"
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return "held"
     except OSError:
-        return False
-    return True
+        return "unsupported"
+    return "locked"
 
 
 def _same_file(path: str, fd: int) -> bool:
@@ -354,7 +357,9 @@ def _remove_stale_temporaries(folder: str, stem: str) -> None:
         except OSError:
             continue
         try:
-            if (stat.S_ISREG(os.fstat(fd).st_mode) and _lock(fd)
+            # Only what is provably abandoned: a lock taken, the name
+            # still pointing at the file locked.
+            if (stat.S_ISREG(os.fstat(fd).st_mode) and _lock(fd) == "locked"
                     and _same_file(temporary, fd)):
                 os.unlink(temporary)
         except OSError:
@@ -380,7 +385,7 @@ def _create_temporary(folder: str, stem: str,
             continue
         # Another save's cleaning may have locked (and then removed) this
         # name between open and lock: then try another name.
-        if _lock(fd) and _same_file(temporary, fd):
+        if _lock(fd) != "held" and _same_file(temporary, fd):
             break
         os.close(fd)
     else:

@@ -705,3 +705,18 @@ def test_a_save_killed_midway_leaves_a_temporary_the_next_save_removes(tmp_path)
     net.save(path)
     assert temporaries(tmp_path) == []
     assert nncore.load(path).metadata == {"saved": "again"}
+
+
+def test_save_works_where_the_file_system_has_no_locks(tmp_path, monkeypatch):
+    fcntl = pytest.importorskip("fcntl")
+    net, _, _ = trained()
+    stale = tmp_path / ".net.npz.k2x9_q0z.tmp"
+    stale.write_bytes(b"cannot tell whether a save still writes it")
+
+    def no_locks(fd, operation):
+        raise OSError(37, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    net.save(tmp_path / "net.npz")
+    assert_identical(net, nncore.load(tmp_path / "net.npz"))
+    assert temporaries(tmp_path) == [stale.name]
