@@ -87,9 +87,10 @@ MAX_METADATA_BYTES = 16 << 20
 #: Deepest nesting of lists and dicts in ``Network.metadata``.
 MAX_METADATA_DEPTH = 64
 #: Largest ratio of a compressed member's data to its compressed size. nncore
-#: writes stored members; zlib packs trained float weights about 1.1:1, so
-#: only near-constant data comes close, and this bounds what a small hostile
-#: file can make load allocate.
+#: writes stored members; zlib packs the trained weights of a [64, 256, 10]
+#: network 1.06:1 in float64 and 1.10:1 in float32, so only near-constant
+#: data comes close, and this bounds what a small hostile file can make load
+#: allocate.
 MAX_EXPANSION = 64
 
 #: Bit generators whose state a file can hold (every one NumPy ships).
