@@ -13,8 +13,8 @@ a working network or raise ModelFileError naming the file.
 The child sets RLIMIT_AS (``MEMORY_CAP``) before importing anything, so a
 memory bomb fails the test with a MemoryError instead of exhausting the
 machine; under AddressSanitizer, which reserves terabytes of address space,
-ASan's own ``hard_rss_limit_mb`` and ``malloc_limit_mb`` take that role. The
-child also loads the issue's bombs (a 1 MiB file whose member decompresses
+ASan's own ``max_allocation_size_mb`` (any one allocation) and
+``hard_rss_limit_mb`` take that role. The child also loads the issue's bombs (a 1 MiB file whose member decompresses
 to 1 GiB behind a negative shape, declared sizes far beyond the file) and
 reports by how much each load raised the peak resident memory (the
 largest rise over all fuzzed files, and each bomb's).
@@ -43,7 +43,7 @@ def test_hostile_files_under_a_memory_cap():
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
                MKL_NUM_THREADS="1")
     if _asan():
-        env["ASAN_OPTIONS"] = (env.get("ASAN_OPTIONS", "") + f":malloc_limit_mb="
+        env["ASAN_OPTIONS"] = (env.get("ASAN_OPTIONS", "") + f":max_allocation_size_mb="
                                f"{MEMORY_CAP >> 20}:hard_rss_limit_mb={2 * MEMORY_CAP >> 20}"
                                ":allocator_may_return_null=1").lstrip(":")
     result = subprocess.run([sys.executable, __file__, str(examples)], env=env,
