@@ -455,6 +455,9 @@ def base_members_cached() -> list[dict]:
 
 if __name__ == "__main__":
     if not _asan():
-        import resource
-        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
+        try:
+            import resource
+            resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
+        except ImportError:
+            pass        # Windows: no resource limits; the fuzzing still runs
     print(json.dumps(main(int(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_EXAMPLES)))
