@@ -3,9 +3,14 @@
 
 Every hostile or damaged file must raise ModelFileError (a ValueError) that
 names the file, never execute anything, never allocate from a size field it
-has not checked, and never crash. The fuzz test mutates valid files (bit
-flips, truncation, splices, random bytes) under Hypothesis; its budget is
-NNCORE_FUZZ_EXAMPLES (default 300) examples.
+has not checked, and never crash. The fuzz test here mutates valid files
+(bit flips, truncation, splices, random bytes) under Hypothesis; its budget
+is NNCORE_FUZZ_EXAMPLES (default 300) examples. test_hostile_files.py fuzzes
+the header fields and zip metadata, under a memory cap.
+
+Also here: format 2's metadata and the limits both sides share, every NumPy
+bit generator, and saving onto symlinks, FIFOs, folders, long names, with
+the umask and an existing file's mode, and after a killed save.
 """
 import copy
 import io
