@@ -197,8 +197,13 @@ def metadata_bytes(metadata: Any) -> bytes:
     if not isinstance(metadata, dict):
         raise TypeError(f"metadata must be a dict, got {type(metadata).__name__}")
     plain = _check_json_value(metadata, "metadata", 0)
-    data = json.dumps(plain, ensure_ascii=False, allow_nan=False,
-                      separators=(",", ":")).encode("utf-8")
+    try:
+        data = json.dumps(plain, ensure_ascii=False, allow_nan=False,
+                          separators=(",", ":")).encode("utf-8")
+    except (ValueError, UnicodeError) as exc:
+        # An int of more than sys.get_int_max_str_digits() digits, a lone
+        # surrogate in a str.
+        raise ValueError(f"metadata cannot be written as JSON: {exc}") from None
     if len(data) > MAX_METADATA_BYTES:
         raise ValueError(f"metadata takes {len(data)} bytes as JSON, more than the "
                          f"{MAX_METADATA_BYTES} a model file holds")

@@ -497,6 +497,8 @@ def nested(depth):
     ({"a": [1, {2, 3}]}, TypeError, r"metadata\['a'\]\[1\] is a set"),
     ({"a": object()}, TypeError, r"metadata\['a'\] is a object"),
     ({"a": nested(70)}, ValueError, "deeper than 64 levels"),
+    ({"a": 10**5000}, ValueError, "metadata cannot be written as JSON"),
+    ({"a": "\ud800"}, ValueError, "metadata cannot be written as JSON"),
 ])
 def test_metadata_that_json_cannot_hold_is_refused(tmp_path, metadata, error, match):
     net, _, _ = trained()
