@@ -480,8 +480,6 @@ def _sync_folder(folder: str) -> None:
 _DAMAGE = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, KeyError,
            IndexError, TypeError, OverflowError, NotImplementedError, RuntimeError,
            struct.error, zlib.error, OSError)
-# OSErrors about the path itself are not damage: they propagate as they are.
-_PATH_ERRORS = (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError)
 
 
 def _open_regular(path: str | os.PathLike[str]) -> tuple[IO[bytes], int]:
@@ -502,7 +500,7 @@ def _open_regular(path: str | os.PathLike[str]) -> tuple[IO[bytes], int]:
         if not stat.S_ISREG(status.st_mode):
             raise ModelFileError(f"{os.fspath(path)}: {_kind(status.st_mode)}, not "
                                  "a regular file: a model file is a regular file")
-        if hasattr(os, "set_blocking"):
+        if getattr(os, "O_NONBLOCK", 0):
             os.set_blocking(fd, True)
         return os.fdopen(fd, "rb"), status.st_size
     except BaseException:
