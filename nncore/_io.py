@@ -535,6 +535,12 @@ def _check_declared_sizes(infos: list[zipfile.ZipInfo], size: int,
                           fail: Callable[[str], NoReturn]) -> None:
     # Every member's data must lie in the file, and what it decompresses to
     # is bounded by it: no size field is believed beyond the file's real size.
+    # Members may not share data either (entries overlapping in the file
+    # would multiply one compressed block into many members).
+    total = sum(info.compress_size for info in infos)
+    if total > size:
+        fail(f"the members declare {total} compressed bytes in total, more than "
+             f"the {size}-byte file holds (overlapping or corrupted entries)")
     for info in infos:
         name = info.filename
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):

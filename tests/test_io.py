@@ -18,6 +18,7 @@ import os
 import pickle
 import signal
 import stat
+import struct
 import subprocess
 import sys
 import textwrap
@@ -728,3 +729,24 @@ def test_save_works_where_the_file_system_has_no_locks(tmp_path, monkeypatch):
     net.save(tmp_path / "net.npz")
     assert_identical(net, nncore.load(tmp_path / "net.npz"))
     assert temporaries(tmp_path) == [stale.name]
+
+
+def test_members_may_not_share_the_file_s_bytes(tmp_path):
+    # Entries overlapping in the file would let one compressed block feed many
+    # members: the sizes the directory declares may not add up to more than
+    # the file. Here the history member is declared to run to the end of the
+    # file (each entry alone stays inside it).
+    net, _, _ = trained()
+    net.save(tmp_path / "overlap.npz")
+    data = bytearray((tmp_path / "overlap.npz").read_bytes())
+    with zipfile.ZipFile(tmp_path / "overlap.npz") as archive:
+        info = archive.getinfo("history.npy")
+    entry = data.find(b"PK\x01\x02")
+    while data[entry + 46:entry + 46 + len(b"history.npy")] != b"history.npy":
+        entry = data.find(b"PK\x01\x02", entry + 1)
+        assert entry > 0
+    reach = len(data) - info.header_offset
+    data[entry + 20:entry + 28] = struct.pack("<II", reach, reach)
+    (tmp_path / "overlap.npz").write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match="overlap.npz: the members declare .* in total"):
+        nncore.load(tmp_path / "overlap.npz")
