@@ -48,7 +48,6 @@ process left behind are removed by the next save.
 """
 from __future__ import annotations
 
-import ast
 import errno
 import hashlib
 import json
@@ -675,6 +674,81 @@ def _read_state(archive: zipfile.ZipFile, size: int,
     }
 
 
+# The tokens of a .npy header: quoted strings without escapes, integers,
+# True/False/None, and brackets, commas and colons.
+_HEADER_TOKEN = re.compile(r"""\s*(?:('[^'\\]*'|"[^"\\]*")|(-?[0-9]+)|(True|False|None)"""
+                           r"""|([{}()\[\],:]))""")
+_CLOSING = {"{": "}", "(": ")", "[": "]"}
+# Deepest nesting a header may have (a structured dtype needs 3).
+_HEADER_DEPTH = 8
+
+
+def _parse_header(text: str) -> Any:
+    """The Python literal of a .npy header: dicts, tuples, lists, strings,
+    integers, True/False/None; ValueError for anything else.
+
+    Not ``ast.literal_eval``: the compiler warns (SyntaxWarning) on some
+    damaged headers, which the warnings filter can turn into errors or print,
+    and it accepts far more than a header needs."""
+    tokens: list[tuple[str, Any]] = []
+    position = 0
+    text = text.rstrip()
+    while position < len(text):
+        match = _HEADER_TOKEN.match(text, position)
+        if match is None:
+            raise ValueError(f"unexpected character at {position}")
+        string, number, name, mark = match.groups()
+        if string is not None:
+            tokens.append(("value", string[1:-1]))
+        elif number is not None:
+            tokens.append(("value", int(number)))   # ValueError past 4,300 digits
+        elif name is not None:
+            tokens.append(("value", {"True": True, "False": False, "None": None}[name]))
+        else:
+            tokens.append(("mark", mark))
+        position = match.end()
+    tokens.append(("end", None))
+    index = 0
+
+    def expect_value(depth: int) -> Any:
+        nonlocal index
+        kind, token = tokens[index]
+        index += 1
+        if kind == "value":
+            return token
+        if kind != "mark" or token not in _CLOSING or depth >= _HEADER_DEPTH:
+            raise ValueError("not a literal")
+        closing = _CLOSING[token]
+        items: list[Any] = []
+        commas = 0
+        while tokens[index] != ("mark", closing):
+            if token == "{":
+                key = expect_value(depth + 1)
+                if tokens[index] != ("mark", ":") or not isinstance(key, (str, int)):
+                    raise ValueError("not a dict")
+                index += 1
+                items.append((key, expect_value(depth + 1)))
+            else:
+                items.append(expect_value(depth + 1))
+            if tokens[index] == ("mark", ","):
+                index += 1
+                commas += 1
+            elif tokens[index] != ("mark", closing):
+                raise ValueError("missing comma")
+        index += 1
+        if token == "{":
+            return dict(items)
+        if token == "[":
+            return items
+        # (x) is x; (x,) and (x, y) are tuples, as in Python.
+        return items[0] if len(items) == 1 and commas == 0 else tuple(items)
+
+    value = expect_value(0)
+    if tokens[index][0] != "end":
+        raise ValueError("text after the literal")
+    return value
+
+
 def _read_header(stream: IO[bytes], name: str,
                  fail: Callable[[str], NoReturn]) -> tuple[int, np.dtype[Any],
                                                            bool, tuple[int, ...]]:
@@ -701,9 +775,9 @@ def _read_header(stream: IO[bytes], name: str,
     if not _HEADER_TEXT.fullmatch(text):
         fail(f"member {name!r}: .npy header with characters outside printable ASCII")
     try:
-        header = ast.literal_eval(text)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as exc:
-        fail(f"member {name!r}: bad .npy header ({type(exc).__name__})")
+        header = _parse_header(text)
+    except ValueError as exc:
+        fail(f"member {name!r}: bad .npy header ({exc})")
     if not isinstance(header, dict) or set(header) != {"descr", "fortran_order", "shape"}:
         fail(f"member {name!r}: .npy header is not a dict of descr, fortran_order "
              "and shape")

@@ -46,7 +46,8 @@ def test_hostile_files_under_a_memory_cap():
         env["ASAN_OPTIONS"] = (env.get("ASAN_OPTIONS", "") + f":max_allocation_size_mb="
                                f"{MEMORY_CAP >> 20}:hard_rss_limit_mb={2 * MEMORY_CAP >> 20}"
                                ":allocator_may_return_null=1").lstrip(":")
-    result = subprocess.run([sys.executable, __file__, str(examples)], env=env,
+    # -W error: as in the test configuration, a warning is a failure.
+    result = subprocess.run([sys.executable, "-W", "error", __file__, str(examples)], env=env,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
     summary = json.loads(result.stdout.splitlines()[-1])

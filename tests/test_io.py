@@ -22,6 +22,7 @@ import struct
 import subprocess
 import sys
 import textwrap
+import warnings
 import threading
 import zipfile
 
@@ -750,3 +751,19 @@ def test_members_may_not_share_the_file_s_bytes(tmp_path):
     (tmp_path / "overlap.npz").write_bytes(bytes(data))
     with pytest.raises(ModelFileError, match="overlap.npz: the members declare .* in total"):
         nncore.load(tmp_path / "overlap.npz")
+
+
+def test_a_damaged_header_raises_no_warning(tmp_path):
+    # ast.literal_eval warned "invalid decimal literal" (a SyntaxWarning,
+    # printed, or an error under -W error) on a header such as this one, which
+    # the hostile-file fuzzer produced.
+    net, _, _ = trained()
+    members = members_of(net)
+    members["weights_0"] = npy_bytes("{'descr': '<f8', 'fortran_order': False, "
+                                     "'shape': (4, 5and 1), }", b"\0" * 160)
+    write_raw(tmp_path / "warn.npz", members)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(ModelFileError, match="warn.npz: member 'weights_0': bad .npy"):
+            nncore.load(tmp_path / "warn.npz")
+    assert [str(w.message) for w in caught] == []
