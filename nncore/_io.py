@@ -38,19 +38,23 @@ of its data is read. Data is read in chunks into an array of the checked
 size, never further. Object arrays, pickles, other dtypes, compression
 methods other than stored and deflate, and unknown members are refused.
 
-Writing goes to a temporary file in the destination folder, flushed to disk,
-then renamed over the target, so an interrupted or failed save leaves any
-previous file intact.
+Writing follows a symbolic link to the real file, refuses anything but a
+regular file there, and goes to a temporary file in the target's folder
+(created with the permissions a new file gets under the umask, or the
+existing file's mode), flushed to disk, then renamed over the target, so an
+interrupted or failed save leaves any previous file intact. The temporary is
+locked while it is written; the temporaries of the same target that a killed
+process left behind are removed by the next save.
 """
 from __future__ import annotations
 
-import ast
 import errno
+import hashlib
 import json
 import math
 import os
 import re
-import tempfile
+import secrets
 import stat
 import struct
 import zipfile
@@ -63,6 +67,11 @@ import numpy.typing as npt
 
 from . import _params
 from .exceptions import ModelFileError
+
+try:
+    import fcntl
+except ImportError:     # Windows: no locks, so no cleaning of stale temporaries
+    fcntl = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
     from .network import Network
@@ -77,9 +86,10 @@ MAX_METADATA_BYTES = 16 << 20
 #: Deepest nesting of lists and dicts in ``Network.metadata``.
 MAX_METADATA_DEPTH = 64
 #: Largest ratio of a compressed member's data to its compressed size. nncore
-#: writes stored members; zlib packs trained float weights about 1.1:1, so
-#: only near-constant data comes close, and this bounds what a small hostile
-#: file can make load allocate.
+#: writes stored members; zlib packs the trained weights of a [64, 256, 10]
+#: network 1.06:1 in float64 and 1.10:1 in float32, so only near-constant
+#: data comes close, and this bounds what a small hostile file can make load
+#: allocate.
 MAX_EXPANSION = 64
 
 #: Bit generators whose state a file can hold (every one NumPy ships).
@@ -186,8 +196,13 @@ def metadata_bytes(metadata: Any) -> bytes:
     if not isinstance(metadata, dict):
         raise TypeError(f"metadata must be a dict, got {type(metadata).__name__}")
     plain = _check_json_value(metadata, "metadata", 0)
-    data = json.dumps(plain, ensure_ascii=False, allow_nan=False,
-                      separators=(",", ":")).encode("utf-8")
+    try:
+        data = json.dumps(plain, ensure_ascii=False, allow_nan=False,
+                          separators=(",", ":")).encode("utf-8")
+    except (ValueError, UnicodeError) as exc:
+        # An int of more than sys.get_int_max_str_digits() digits, a lone
+        # surrogate in a str.
+        raise ValueError(f"metadata cannot be written as JSON: {exc}") from None
     if len(data) > MAX_METADATA_BYTES:
         raise ValueError(f"metadata takes {len(data)} bytes as JSON, more than the "
                          f"{MAX_METADATA_BYTES} a model file holds")
@@ -258,6 +273,12 @@ def save(network: Network, path: str | os.PathLike[str]) -> None:
     write_atomically(path, lambda stream: np.savez(stream, **state))
 
 
+# A file name is at most 255 bytes on the usual file systems; a temporary is
+# "." + stem + "." + 8 characters + ".tmp".
+_NAME_MAX = 255
+_TOKEN_CHARS = 8
+_TEMPORARY_EXTRA = 1 + 1 + _TOKEN_CHARS + 4
+_TOKEN = re.compile(r"[a-z0-9_]{%d}" % _TOKEN_CHARS)
 _FILE_KINDS = ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
                (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"))
 
@@ -269,28 +290,166 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
+def _temporary_stem(name: str) -> str:
+    # The target's name, shortened and made unique by a hash when the
+    # temporary's name would pass the limit.
+    if len(os.fsencode(name)) + _TEMPORARY_EXTRA <= _NAME_MAX:
+        return name
+    digest = hashlib.sha256(os.fsencode(name)).hexdigest()[:16]
+    keep = name[:100]
+    while len(os.fsencode(keep)) > 100:
+        keep = keep[:-1]
+    return f"{keep}~{digest}"
+
+
+def _target(path: str) -> tuple[str, os.stat_result | None]:
+    """The real file behind ``path`` (symbolic links followed) and its status,
+    None if it does not exist yet; refuses anything but a regular file."""
+    target = os.path.realpath(path)
+    try:
+        status = os.stat(target)
+    except FileNotFoundError:
+        return target, None
+    if stat.S_ISDIR(status.st_mode):
+        raise IsADirectoryError(errno.EISDIR, "is a folder; give a file name to "
+                                "write", path)
+    if not stat.S_ISREG(status.st_mode):
+        raise ValueError(f"{path} is {_kind(status.st_mode)}, not a regular file: "
+                         "nncore writes only regular files")
+    return target, status
+
+
+def _lock(fd: int) -> str:
+    """An exclusive lock without waiting: "locked", "held" (by another open
+    file) or "unsupported" (no fcntl, or a file system without locks)."""
+    if fcntl is None:
+        return "unsupported"
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return "held"
+    except OSError:
+        return "unsupported"
+    return "locked"
+
+
+def _same_file(path: str, fd: int) -> bool:
+    try:
+        named = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return False
+    opened = os.fstat(fd)
+    return (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino)
+
+
+def _remove_stale_temporaries(folder: str, stem: str) -> None:
+    """Delete temporaries of this target that no live save holds locked."""
+    if fcntl is None:
+        return
+    prefix = f".{stem}."
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        if not (name.startswith(prefix) and name.endswith(".tmp")
+                and _TOKEN.fullmatch(name[len(prefix):-4])):
+            continue
+        temporary = os.path.join(folder, name)
+        try:
+            fd = os.open(temporary, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+                         | getattr(os, "O_NONBLOCK", 0))
+        except OSError:
+            continue
+        try:
+            # Only what is provably abandoned: a lock taken, the name
+            # still pointing at the file locked.
+            if (stat.S_ISREG(os.fstat(fd).st_mode) and _lock(fd) == "locked"
+                    and _same_file(temporary, fd)):
+                os.unlink(temporary)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+
+def _create_temporary(folder: str, stem: str,
+                      existing: os.stat_result | None) -> tuple[int, str]:
+    """A new, locked temporary file in folder: (descriptor, path)."""
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789_"
+    # A new file gets 0o666 less the umask, as open() would give it; an
+    # existing file's mode (and, where allowed, owner) is kept.
+    mode = 0o666 if existing is None else 0o600
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        token = "".join(secrets.choice(alphabet) for _ in range(_TOKEN_CHARS))
+        temporary = os.path.join(folder, f".{stem}.{token}.tmp")
+        try:
+            fd = os.open(temporary, flags, mode)
+        except FileExistsError:
+            continue
+        # Another save's cleaning may have locked (and then removed) this
+        # name between open and lock: then try another name.
+        if _lock(fd) != "held" and _same_file(temporary, fd):
+            break
+        os.close(fd)
+    else:
+        raise FileExistsError(errno.EEXIST, "no free temporary name", temporary)
+    if existing is not None and os.name == "posix":
+        try:
+            if (existing.st_uid, existing.st_gid) != (os.geteuid(), os.getegid()):
+                os.fchown(fd, existing.st_uid, existing.st_gid)
+        except OSError:
+            pass
+        try:
+            os.fchmod(fd, stat.S_IMODE(existing.st_mode))
+        except OSError:
+            pass
+    return fd, temporary
+
+
 def write_atomically(path: str, write: Callable[[IO[Any]], object],
                      binary: bool = True) -> None:
-    """Call ``write(stream)`` on a temporary file in ``path``'s folder, flush
-    it to disk, then rename it over ``path``: a failure or an interruption at
-    any point leaves a previous file at ``path`` intact, and no temporary
-    file behind."""
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(
-        dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    """Call ``write(stream)`` on a temporary file in the folder of ``path``'s
+    real file, flush it to disk, then rename it over that file: a failure or
+    an interruption at any point leaves a previous file intact, and no
+    temporary file behind (one a killed process leaves is removed by the next
+    write to the same target).
+
+    Symbolic links are followed; a folder raises IsADirectoryError, any other
+    non-regular file (device, FIFO, socket) ValueError. A new file gets the
+    permissions the umask allows, an existing one keeps its mode. OSErrors
+    name ``path``, not the temporary.
+    """
+    path = os.fspath(path)
+    temporary = None
     try:
+        target, existing = _target(path)
+        folder, name = os.path.split(target)
+        stem = _temporary_stem(name)
+        _remove_stale_temporaries(folder, stem)
+        handle, temporary = _create_temporary(folder, stem, existing)
         stream: IO[Any] = (os.fdopen(handle, "wb") if binary
                            else os.fdopen(handle, "w", encoding="utf-8"))
         with stream:
             write(stream)
             stream.flush()
             os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
+            if os.name == "posix":
+                # Renamed while the lock is held: no cleaning can take it.
+                os.replace(temporary, target)
+        if os.name != "posix":
+            os.replace(temporary, target)
+    except BaseException as exc:
+        if temporary is not None:
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
+        if isinstance(exc, OSError) and exc.errno is not None and \
+                exc.filename != path:
+            raise type(exc)(exc.errno, exc.strerror or os.strerror(exc.errno),
+                            path) from exc
         raise
     _sync_folder(folder)
 
@@ -320,8 +479,6 @@ def _sync_folder(folder: str) -> None:
 _DAMAGE = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, KeyError,
            IndexError, TypeError, OverflowError, NotImplementedError, RuntimeError,
            struct.error, zlib.error, OSError)
-# OSErrors about the path itself are not damage: they propagate as they are.
-_PATH_ERRORS = (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError)
 
 
 def _open_regular(path: str | os.PathLike[str]) -> tuple[IO[bytes], int]:
@@ -342,7 +499,7 @@ def _open_regular(path: str | os.PathLike[str]) -> tuple[IO[bytes], int]:
         if not stat.S_ISREG(status.st_mode):
             raise ModelFileError(f"{os.fspath(path)}: {_kind(status.st_mode)}, not "
                                  "a regular file: a model file is a regular file")
-        if hasattr(os, "set_blocking"):
+        if getattr(os, "O_NONBLOCK", 0):
             os.set_blocking(fd, True)
         return os.fdopen(fd, "rb"), status.st_size
     except BaseException:
@@ -377,6 +534,12 @@ def _check_declared_sizes(infos: list[zipfile.ZipInfo], size: int,
                           fail: Callable[[str], NoReturn]) -> None:
     # Every member's data must lie in the file, and what it decompresses to
     # is bounded by it: no size field is believed beyond the file's real size.
+    # Members may not share data either (entries overlapping in the file
+    # would multiply one compressed block into many members).
+    total = sum(info.compress_size for info in infos)
+    if total > size:
+        fail(f"the members declare {total} compressed bytes in total, more than "
+             f"the {size}-byte file holds (overlapping or corrupted entries)")
     for info in infos:
         name = info.filename
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
@@ -511,6 +674,81 @@ def _read_state(archive: zipfile.ZipFile, size: int,
     }
 
 
+# The tokens of a .npy header: quoted strings without escapes, integers,
+# True/False/None, and brackets, commas and colons.
+_HEADER_TOKEN = re.compile(r"""\s*(?:('[^'\\]*'|"[^"\\]*")|(-?[0-9]+)|(True|False|None)"""
+                           r"""|([{}()\[\],:]))""")
+_CLOSING = {"{": "}", "(": ")", "[": "]"}
+# Deepest nesting a header may have (a structured dtype needs 3).
+_HEADER_DEPTH = 8
+
+
+def _parse_header(text: str) -> Any:
+    """The Python literal of a .npy header: dicts, tuples, lists, strings,
+    integers, True/False/None; ValueError for anything else.
+
+    Not ``ast.literal_eval``: the compiler warns (SyntaxWarning) on some
+    damaged headers, which the warnings filter can turn into errors or print,
+    and it accepts far more than a header needs."""
+    tokens: list[tuple[str, Any]] = []
+    position = 0
+    text = text.rstrip()
+    while position < len(text):
+        match = _HEADER_TOKEN.match(text, position)
+        if match is None:
+            raise ValueError(f"unexpected character at {position}")
+        string, number, name, mark = match.groups()
+        if string is not None:
+            tokens.append(("value", string[1:-1]))
+        elif number is not None:
+            tokens.append(("value", int(number)))   # ValueError past 4,300 digits
+        elif name is not None:
+            tokens.append(("value", {"True": True, "False": False, "None": None}[name]))
+        else:
+            tokens.append(("mark", mark))
+        position = match.end()
+    tokens.append(("end", None))
+    index = 0
+
+    def expect_value(depth: int) -> Any:
+        nonlocal index
+        kind, token = tokens[index]
+        index += 1
+        if kind == "value":
+            return token
+        if kind != "mark" or token not in _CLOSING or depth >= _HEADER_DEPTH:
+            raise ValueError("not a literal")
+        closing = _CLOSING[token]
+        items: list[Any] = []
+        commas = 0
+        while tokens[index] != ("mark", closing):
+            if token == "{":
+                key = expect_value(depth + 1)
+                if tokens[index] != ("mark", ":") or not isinstance(key, (str, int)):
+                    raise ValueError("not a dict")
+                index += 1
+                items.append((key, expect_value(depth + 1)))
+            else:
+                items.append(expect_value(depth + 1))
+            if tokens[index] == ("mark", ","):
+                index += 1
+                commas += 1
+            elif tokens[index] != ("mark", closing):
+                raise ValueError("missing comma")
+        index += 1
+        if token == "{":
+            return dict(items)
+        if token == "[":
+            return items
+        # (x) is x; (x,) and (x, y) are tuples, as in Python.
+        return items[0] if len(items) == 1 and commas == 0 else tuple(items)
+
+    value = expect_value(0)
+    if tokens[index][0] != "end":
+        raise ValueError("text after the literal")
+    return value
+
+
 def _read_header(stream: IO[bytes], name: str,
                  fail: Callable[[str], NoReturn]) -> tuple[int, np.dtype[Any],
                                                            bool, tuple[int, ...]]:
@@ -537,9 +775,9 @@ def _read_header(stream: IO[bytes], name: str,
     if not _HEADER_TEXT.fullmatch(text):
         fail(f"member {name!r}: .npy header with characters outside printable ASCII")
     try:
-        header = ast.literal_eval(text)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as exc:
-        fail(f"member {name!r}: bad .npy header ({type(exc).__name__})")
+        header = _parse_header(text)
+    except ValueError as exc:
+        fail(f"member {name!r}: bad .npy header ({exc})")
     if not isinstance(header, dict) or set(header) != {"descr", "fortran_order", "shape"}:
         fail(f"member {name!r}: .npy header is not a dict of descr, fortran_order "
              "and shape")

@@ -3,14 +3,26 @@
 
 Every hostile or damaged file must raise ModelFileError (a ValueError) that
 names the file, never execute anything, never allocate from a size field it
-has not checked, and never crash. The fuzz test mutates valid files (bit
-flips, truncation, splices, random bytes) under Hypothesis; its budget is
-NNCORE_FUZZ_EXAMPLES (default 300) examples.
+has not checked, and never crash. The fuzz test here mutates valid files
+(bit flips, truncation, splices, random bytes) under Hypothesis; its budget
+is NNCORE_FUZZ_EXAMPLES (default 300) examples. test_hostile_files.py fuzzes
+the header fields and zip metadata, under a memory cap.
+
+Also here: format 2's metadata and the limits both sides share, every NumPy
+bit generator, and saving onto symlinks, FIFOs, folders, long names, with
+the umask and an existing file's mode, and after a killed save.
 """
 import copy
 import io
 import os
 import pickle
+import signal
+import stat
+import struct
+import subprocess
+import sys
+import textwrap
+import warnings
 import threading
 import zipfile
 
@@ -91,8 +103,9 @@ def test_save_replaces_atomically_and_cleans_up_on_failure(tmp_path, monkeypatch
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", full_disk)
-    with pytest.raises(OSError, match="No space"):
+    with pytest.raises(OSError, match="No space") as info:
         new.save(path)
+    assert info.value.filename == str(path)         # the target, not the temporary
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["net.npz"]
     monkeypatch.undo()
@@ -486,6 +499,8 @@ def nested(depth):
     ({"a": [1, {2, 3}]}, TypeError, r"metadata\['a'\]\[1\] is a set"),
     ({"a": object()}, TypeError, r"metadata\['a'\] is a object"),
     ({"a": nested(70)}, ValueError, "deeper than 64 levels"),
+    ({"a": 10**5000}, ValueError, "metadata cannot be written as JSON"),
+    ({"a": "\ud800"}, ValueError, "metadata cannot be written as JSON"),
 ])
 def test_metadata_that_json_cannot_hold_is_refused(tmp_path, metadata, error, match):
     net, _, _ = trained()
@@ -571,3 +586,184 @@ def test_more_than_2_20_history_entries_round_trip(tmp_path):
     net.save(tmp_path / "long.npz")
     loaded = nncore.load(tmp_path / "long.npz")
     assert loaded.history == net.history
+
+
+# -- save onto special paths (item 9) -------------------------------------------
+
+def temporaries(folder):
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
+
+
+def test_save_follows_a_symlink_to_the_real_file(tmp_path):
+    net, _, _ = trained()
+    real = tmp_path / "models" / "real.npz"
+    real.parent.mkdir()
+    real.write_bytes(b"old")
+    link = tmp_path / "link.npz"
+    link.symlink_to(real)
+    net.save(link)
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert_identical(net, nncore.load(real))
+    dangling = tmp_path / "dangling.npz"
+    dangling.symlink_to(tmp_path / "models" / "new.npz")
+    net.save(dangling)
+    assert dangling.is_symlink()
+    assert_identical(net, nncore.load(tmp_path / "models" / "new.npz"))
+    assert temporaries(tmp_path) == temporaries(real.parent) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs")
+def test_save_refuses_a_fifo_and_leaves_it(tmp_path):
+    net, _, _ = trained()
+    fifo = tmp_path / "pipe.npz"
+    os.mkfifo(fifo)
+    with pytest.raises(ValueError, match="pipe.npz is a FIFO, not a regular file"):
+        net.save(fifo)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert temporaries(tmp_path) == []
+
+
+def test_save_onto_a_folder_names_the_folder(tmp_path):
+    net, _, _ = trained()
+    folder = tmp_path / "models"
+    folder.mkdir()
+    with pytest.raises(IsADirectoryError, match="is a folder") as info:
+        net.save(folder)
+    assert info.value.filename == str(folder)
+    assert temporaries(tmp_path) == []
+
+
+def test_save_errors_name_the_target(tmp_path):
+    net, _, _ = trained()
+    target = tmp_path / "missing" / "net.npz"
+    with pytest.raises(FileNotFoundError) as info:
+        net.save(target)
+    assert info.value.filename == str(target)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+def test_new_files_get_the_umask_and_existing_files_keep_their_mode(tmp_path):
+    net, _, _ = trained()
+    previous = os.umask(0o022)
+    try:
+        net.save(tmp_path / "new.npz")
+        os.umask(0o077)
+        net.save(tmp_path / "private.npz")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "new.npz").stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "private.npz").stat().st_mode) == 0o600
+    os.chmod(tmp_path / "new.npz", 0o640)
+    net.save(tmp_path / "new.npz")
+    assert stat.S_IMODE((tmp_path / "new.npz").stat().st_mode) == 0o640
+
+
+@pytest.mark.parametrize("stem", ["n" * 242, "n" * 246, "n" * 251, "\u00e9" * 125])
+def test_long_target_names_save(tmp_path, stem):
+    # 246 to 255 bytes (the last: 250 bytes of two-byte characters).
+    net, _, _ = trained()
+    path = tmp_path / (stem + ".npz")
+    net.save(path)
+    assert_identical(net, nncore.load(path))
+    net.save(path)                  # and again over it
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+
+
+def test_stale_temporaries_of_the_target_are_removed_live_ones_kept(tmp_path):
+    net, _, _ = trained()
+    stale = tmp_path / ".net.npz.k2x9_q0z.tmp"
+    stale.write_bytes(b"left by a killed save")
+    other = tmp_path / ".other.npz.k2x9_q0z.tmp"
+    other.write_bytes(b"another target's")
+    live = tmp_path / ".net.npz.abcdefgh.tmp"
+    live.write_bytes(b"a save in progress")
+    with open(live, "rb") as held:
+        fcntl = pytest.importorskip("fcntl")
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        net.save(tmp_path / "net.npz")
+        assert temporaries(tmp_path) == [live.name, other.name]
+    net.save(tmp_path / "net.npz")
+    assert temporaries(tmp_path) == [other.name]
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="no SIGKILL")
+def test_a_save_killed_midway_leaves_a_temporary_the_next_save_removes(tmp_path):
+    net, _, _ = trained()
+    path = tmp_path / "net.npz"
+    net.save(path)
+    before = path.read_bytes()
+    child = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent("""
+            import sys, time
+            from nncore import _io
+            def write(stream):
+                stream.write(b"x" * 100_000)
+                stream.flush()
+                print("writing", flush=True)
+                time.sleep(600)
+            _io.write_atomically(sys.argv[1], write)
+            """), str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline() == "writing\n"
+    finally:
+        child.kill()
+        child.wait()
+        child.stdout.close()
+    assert len(temporaries(tmp_path)) == 1
+    assert path.read_bytes() == before
+    net.metadata = {"saved": "again"}
+    net.save(path)
+    assert temporaries(tmp_path) == []
+    assert nncore.load(path).metadata == {"saved": "again"}
+
+
+def test_save_works_where_the_file_system_has_no_locks(tmp_path, monkeypatch):
+    fcntl = pytest.importorskip("fcntl")
+    net, _, _ = trained()
+    stale = tmp_path / ".net.npz.k2x9_q0z.tmp"
+    stale.write_bytes(b"cannot tell whether a save still writes it")
+
+    def no_locks(fd, operation):
+        raise OSError(37, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    net.save(tmp_path / "net.npz")
+    assert_identical(net, nncore.load(tmp_path / "net.npz"))
+    assert temporaries(tmp_path) == [stale.name]
+
+
+def test_members_may_not_share_the_file_s_bytes(tmp_path):
+    # Entries overlapping in the file would let one compressed block feed many
+    # members: the sizes the directory declares may not add up to more than
+    # the file. Here the history member is declared to run to the end of the
+    # file (each entry alone stays inside it).
+    net, _, _ = trained()
+    net.save(tmp_path / "overlap.npz")
+    data = bytearray((tmp_path / "overlap.npz").read_bytes())
+    with zipfile.ZipFile(tmp_path / "overlap.npz") as archive:
+        info = archive.getinfo("history.npy")
+    entry = data.find(b"PK\x01\x02")
+    while data[entry + 46:entry + 46 + len(b"history.npy")] != b"history.npy":
+        entry = data.find(b"PK\x01\x02", entry + 1)
+        assert entry > 0
+    reach = len(data) - info.header_offset
+    data[entry + 20:entry + 28] = struct.pack("<II", reach, reach)
+    (tmp_path / "overlap.npz").write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match="overlap.npz: the members declare .* in total"):
+        nncore.load(tmp_path / "overlap.npz")
+
+
+def test_a_damaged_header_raises_no_warning(tmp_path):
+    # ast.literal_eval warned "invalid decimal literal" (a SyntaxWarning,
+    # printed, or an error under -W error) on a header such as this one, which
+    # the hostile-file fuzzer produced.
+    net, _, _ = trained()
+    members = members_of(net)
+    members["weights_0"] = npy_bytes("{'descr': '<f8', 'fortran_order': False, "
+                                     "'shape': (4, 5and 1), }", b"\0" * 160)
+    write_raw(tmp_path / "warn.npz", members)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(ModelFileError, match="warn.npz: member 'weights_0': bad .npy"):
+            nncore.load(tmp_path / "warn.npz")
+    assert [str(w.message) for w in caught] == []
