@@ -38,6 +38,14 @@ from _kernels cimport (nn_kernels, nn_kernels_baseline, nn_kernels_avx2,
 # arrives well within a second while the check itself costs nothing.
 cdef Py_ssize_t WORK_PER_CHUNK = 1 << 23
 
+# A mini-batch step of more work than this (multiply-adds: about three per
+# weight and sample) is split into sub-batches whose gradients add up in a
+# buffer, with a check for Ctrl-C between them; the step is applied once
+# complete. So a full-batch step on a large data set answers Ctrl-C within a
+# few milliseconds, at the cost of one gradient-sized buffer and gemm calls of
+# at least this much work each.
+cdef Py_ssize_t STEP_SPLIT_WORK = 8 * WORK_PER_CHUNK
+
 # Mini-batch training forms a batch's gradient either sample by sample
 # through the hand-written loops (rows_batch_step, sk_batch), or by BLAS gemm
 # per layer over the batch. Which is faster depends on the CPU, its BLAS
@@ -376,7 +384,7 @@ cdef bint rows_beat_blas(const NetSpec* net, floating* params, const floating* X
     scratch of the parameters' size, which the row path needs anyway) and
     work (sized for the batch). The row loops' cost is linear in the
     samples, so they are timed on a few and scaled."""
-    cdef Py_ssize_t sample = min(batch, 16)
+    cdef Py_ssize_t sample = min(batch, 16), blas_rows
     cdef double by_rows, by_blas
     cdef bytes shape = (<char*>net.sizes)[:(net.n_layers + 1) * sizeof(Py_ssize_t)]
     cdef int hidden = net.hidden, output = net.output
@@ -395,16 +403,20 @@ cdef bint rows_beat_blas(const NetSpec* net, floating* params, const floating* X
     # two are within a factor of 2 (noise could then decide) is each measured
     # again, the rows on up to 16 samples. So a clear case costs about one
     # step, whatever the network.
-    by_blas = time_gradient(net, params, X, ldx, T, ldt, rows, batch, False, 1,
-                            grad, work)
+    # BLAS on at most a split step's rows (STEP_SPLIT_WORK), scaled like the
+    # rows: no measurement holds off Ctrl-C for longer than a sub-batch.
+    blas_rows = min(batch, max(1, STEP_SPLIT_WORK // (3 * n_params)))
+    by_blas = time_gradient(net, params, X, ldx, T, ldt, rows, blas_rows, False, 1,
+                            grad, work) * batch / blas_rows
     by_rows = time_gradient(net, params, X, ldx, T, ldt, rows, 1, True, 1,
                             grad, work) * batch
     if 0.5 * by_rows < by_blas < 2 * by_rows:
         by_rows = min(by_rows, time_gradient(net, params, X, ldx, T, ldt, rows,
                                              sample, True, 3, grad, work)
                       * batch / sample)
-        by_blas = min(by_blas, time_gradient(net, params, X, ldx, T, ldt, rows, batch,
-                                             False, 2, grad, work))
+        by_blas = min(by_blas, time_gradient(net, params, X, ldx, T, ldt, rows,
+                                             blas_rows, False, 2, grad, work)
+                      * batch / blas_rows)
     _train_rows_cache[key] = by_rows < by_blas
     return by_rows < by_blas
 
@@ -581,6 +593,47 @@ def _loss_grad(floating[::1] params, const Py_ssize_t[:, ::1] layout,
     return err
 
 
+cdef tuple split_steps(const NetSpec* net, floating* params, Py_ssize_t n_params,
+                       const floating[:, ::1] X, const floating[:, ::1] T,
+                       const Py_ssize_t[::1] order, Py_ssize_t batch,
+                       Py_ssize_t split, double lr, floating* grad,
+                       floating* backup, floating* work):
+    # _train_epoch's BLAS steps, each formed in sub-batches of up to split
+    # samples (STEP_SPLIT_WORK) into grad, Ctrl-C checked between them, then
+    # applied. An interrupted step leaves params at the last completed one; a
+    # non-finite error or weight restores the step's start (backup).
+    cdef Py_ssize_t n = order.shape[0], pos = 0, todo, off, sub
+    cdef double err, step_total, total = 0
+    cdef int status = STATUS_OK
+    while pos < n:
+        todo = min(batch, n - pos)
+        step_total = 0
+        off = 0
+        memset(grad, 0, n_params * sizeof(floating))
+        while off < todo:
+            sub = min(split, todo - off)
+            with nogil:
+                err = batch_pass(net, params, &X[0, 0], X.shape[1], &T[0, 0],
+                                 <floating*>NULL, &order[pos + off], sub, MODE_BACKWARD,
+                                 <floating>(-lr / todo), grad, <floating*>NULL, work)
+            if not isfinite(err):
+                return total, pos, STATUS_NONFINITE
+            step_total += err
+            off += sub
+            PyErr_CheckSignals()
+        with nogil:
+            memcpy(backup, params, n_params * sizeof(floating))
+            axpy(n_params, <floating>1, grad, params)
+            if not all_finite(n_params, params):
+                memcpy(params, backup, n_params * sizeof(floating))
+                status = STATUS_NONFINITE
+        if status != STATUS_OK:
+            return total, pos, status
+        total += step_total
+        pos += todo
+    return total, pos, status
+
+
 def _train_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout,
                  int hidden, int output,
                  const floating[:, ::1] X, const floating[:, ::1] T,
@@ -610,6 +663,7 @@ def _train_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout,
     cdef const floating* x_next
     cdef double err, total = 0, chunk_total
     cdef floating rate = <floating>lr
+    cdef Py_ssize_t split
     cdef bint by_rows
     cdef floating* grad = NULL
     check_work(&net, batch, work.shape[0])
@@ -631,12 +685,19 @@ def _train_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout,
         by_rows = rows_beat_blas(&net, &params[0], &X[0, 0], X.shape[1], &T[0, 0],
                                  T.shape[1], &order[0], min(batch, n), &backup[0],
                                  &work[0])
-    if batch > 1 and by_rows:
+    split = max(1, STEP_SPLIT_WORK // (3 * n_params))
+    if batch > 1 and (by_rows or min(batch, n) > split):
         grad = <floating*>malloc(n_params * sizeof(floating))
-        # Without room for the rows' gradient, BLAS (which needs none) trains.
+        # Without room for the rows' gradient, BLAS (which needs none) trains
+        # (and then in whole steps).
         if grad == NULL and path == PATH_ROWS:
             raise MemoryError("no memory for the mini-batch gradient")
     try:
+        if not by_rows and grad != NULL:
+            total, pos, status = split_steps(&net, &params[0], n_params, X, T, order,
+                                             batch, split, lr, grad, &backup[0],
+                                             &work[0])
+            return total, pos, status
         while pos < n and status == STATUS_OK:
             with nogil:
                 memcpy(&backup[0], &params[0], n_params * sizeof(floating))
@@ -1383,6 +1444,8 @@ def _sk_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
     cdef unsigned int fp_state
     cdef Py_ssize_t n_features = net.sizes[0], n_out = net.sizes[net.n_layers]
     cdef double total = 0, loss, sq, sw_sum
+    cdef Py_ssize_t split, off, sub
+    cdef double sub_sum
     cdef bint by_rows
     cdef SolverStep step_params
     cdef const floating* xp = NULL
@@ -1427,6 +1490,47 @@ def _sk_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
                                  <floating*>b.yb, n_out, <Py_ssize_t*>NULL,
                                  min(batch, n), <floating*>b.grad, <floating*>b.work)
     steps_per_chunk = max(1, WORK_PER_CHUNK // (3 * n_params * batch))
+    split = max(1, STEP_SPLIT_WORK // (3 * n_params))
+    while pos < n and not by_rows and min(batch, n) > split:
+        # Large steps: the batch's gradient in sub-batches (STEP_SPLIT_WORK),
+        # Ctrl-C checked between them, then the step; an interrupted step
+        # leaves params, the solver's state and adam_t at the last one.
+        todo = min(batch, n - pos)
+        with nogil:
+            sk_gather(n_features, n_out, xp, dp, ip, pp, &Y[0, 0], swp, &order[pos],
+                      0, todo, <floating*>b.xb, <floating*>b.yb, <floating*>b.swb)
+            memset(b.grad, 0, n_params * sizeof(floating))
+        loss = 0
+        sw_sum = 0
+        off = 0
+        while off < todo:
+            sub = min(split, todo - off)
+            with nogil:
+                fp_state = nn_flush_subnormals()
+                loss += sk_batch(&net, &params[0], n_params, loss_kind,
+                                 <floating*>b.xb + off * n_features,
+                                 <floating*>b.yb + off * n_out,
+                                 <floating*>b.swb + off if swp != NULL else <floating*>NULL,
+                                 sub, False, &sub_sum, <floating*>b.grad,
+                                 <floating*>b.work)
+                nn_restore_fp(fp_state)
+            sw_sum += sub_sum
+            off += sub
+            PyErr_CheckSignals()
+        with nogil:
+            fp_state = nn_flush_subnormals()
+            step_params.lr = lr
+            if solver == SOLVER_ADAM:
+                step_params.lr = (lr * sqrt(1 - pow(beta2, <double>(t + 1)))
+                                  / (1 - pow(beta1, <double>(t + 1))))
+            step_params.sw_sum = sw_sum
+            sq = sk_update(&net, &params[0], <floating*>b.grad, s1p, s2p, &step_params)
+            nn_restore_fp(fp_state)
+        if solver == SOLVER_ADAM:
+            t += 1
+            adam_t[0] = t
+        total += (loss / sw_sum + 0.5 * alpha * sq / sw_sum) * todo
+        pos += todo
     while pos < n:
         with nogil:
             # Subnormals flushed while the solver runs (see _kernels.h).

@@ -175,3 +175,38 @@ def test_sigint_during_a_converging_adam_fit_keeps_its_progress():
     assert "finished" not in result, "training ended before the signal"
     assert result["finite"] and result["resumed"]
     assert not result["at_start"]
+
+
+FULL_BATCH_CHILD = textwrap.dedent("""
+    import json, sys, time
+    import numpy as np
+    import nncore
+
+    options = {"sgd": {}, "adam": dict(optimizer="adam")}[sys.argv[1]]
+    rng = np.random.default_rng(0)
+    X = rng.random((30_000, 784), dtype=np.float32)
+    y = rng.integers(0, 10, len(X))
+    net = nncore.Network([784, 1024, 10], dtype="float32", seed=0)
+    initial = net.params.copy()
+    print("ready", flush=True)
+    try:
+        net.fit(X, y, epochs=3, batch_size=len(X), learning_rate=0.1, **options)
+        print(json.dumps({"finished": True}), flush=True)
+        sys.exit(0)
+    except KeyboardInterrupt:
+        stopped = time.monotonic()
+    print(json.dumps({"stopped": stopped, "finite": bool(np.isfinite(net.params).all()),
+                      "at_start": bool(np.array_equal(net.params, initial))}), flush=True)
+""")
+
+
+@pytest.mark.parametrize("case", ["sgd", "adam"])
+def test_sigint_within_one_full_batch_step(case):
+    # One step over 30,000 x 784 rows of [784, 1024, 10] is about 70 G
+    # multiply-adds (seconds on two cores): the core checks for Ctrl-C
+    # between sub-batches of the step, and the interrupted step is not
+    # applied, so the weights are the initial ones.
+    result, sent, _ = interrupt(FULL_BATCH_CHILD, case, delay=0.3)
+    assert "finished" not in result, "training ended before the signal"
+    assert result["stopped"] - sent < 0.5
+    assert result["finite"] and result["at_start"]

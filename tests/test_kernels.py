@@ -274,3 +274,32 @@ def test_nncore_simd_forces_a_variant_and_refuses_what_cannot_run():
                          env={**os.environ, "NNCORE_SIMD": "sse9"},
                          capture_output=True, text=True)
     assert bad.returncode != 0 and "NNCORE_SIMD='sse9' is not one of" in bad.stderr
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+def test_a_large_step_formed_in_sub_batches_is_the_whole_batch_step(dtype, rng, optimizer):
+    # 300 samples of [784, 256, 10]: more work than the core does between
+    # checks for Ctrl-C, so the step's gradient is formed in sub-batches and
+    # applied once. It is the step over the whole batch, from the mean
+    # gradient of the batch (sub-batching changes only the order of sums).
+    X = rng.random((300, 784)).astype(dtype)
+    y = rng.integers(0, 10, 300)
+    net = nncore.Network([784, 256, 10], dtype=dtype, seed=0)
+    split_rows = (8 << 23) // (3 * net.params.size)
+    assert split_rows < 300 // 2       # at least two sub-batches
+    grads, _ = net.gradients(X, y)
+    lr = 1e-3 if optimizer == "adam" else 0.05
+    options = {"sgd": {}, "momentum": {"momentum": 0.9},     # the solver engine:
+               "adam": {"optimizer": "adam"}}[optimizer]    # its first step too
+    if optimizer != "adam":
+        # Momentum's velocity starts at 0: its first step is plain SGD's.
+        expected = [w - lr * g for w, g in zip(net.weights, grads)]
+    else:
+        # Adam's first step (scikit-learn's form): m = (1 - b1) g,
+        # v = (1 - b2) g^2, w -= lr sqrt(1 - b2) / (1 - b1) m / (sqrt(v) + eps).
+        b1, b2, eps = 0.9, 0.999, 1e-8
+        rate = lr * np.sqrt(1 - b2) / (1 - b1)
+        expected = [w - rate * ((1 - b1) * g) / (np.sqrt((1 - b2) * g * g) + eps)
+                    for w, g in zip(net.weights, (g.astype(np.float64) for g in grads))]
+    net.fit(X, y, epochs=1, batch_size=300, learning_rate=lr, shuffle=False, **options)
+    for got, want in zip(net.weights, expected):
+        assert_close(got, want, dtype, f"weights after one large {optimizer} step")
