@@ -29,7 +29,7 @@ SHAPES = [(16, 8, 2), (32, 16, 4), (64, 32, 10), (128, 64, 10), (784, 128, 10),
           (784, 256, 128, 10)]
 ROWS = [1, 2, 4, 8, 32]
 TRAIN_BATCHES = [2, 4, 8, 16, 32]
-PATH_BLAS, PATH_ROWS = 0, 1
+PATH_BLAS, PATH_ROWS = nncore._core.PATH_BLAS, nncore._core.PATH_ROWS
 
 
 def forward_time(net, X, path, number):

@@ -14,6 +14,7 @@ _Layout = npt.NDArray[np.intp]
 PATH_AUTO: Final[int]
 PATH_BLAS: Final[int]
 PATH_ROWS: Final[int]
+ROWS_PER_PASS: Final[int]
 
 # A cdef class, built by __cinit__ (hence __new__ here). Not marked
 # @disjoint_base (PEP 800), which older mypy versions cannot read.

@@ -46,8 +46,8 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra
     raise ImportError(
         "nncore.sklearn needs scikit-learn: pip install 'nncore[sklearn]'") from exc
 
-from . import _params
-from . import _core
+from . import _core, _params
+from ._validation import INT_MAX
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
@@ -60,10 +60,6 @@ _OUTPUT = {"identity": _params.OUTPUTS["identity"],
            "logistic": _params.OUTPUTS["sigmoid"],
            "softmax": _params.OUTPUTS["softmax"],
            "exp": _CODES["out_exp"]}
-# Rows per BLAS pass when L-BFGS evaluates the loss over the whole data set.
-_LBFGS_ROWS = 1024
-# BLAS takes 32-bit sizes.
-_INT_MAX = 2**31 - 1
 _NO_INDEX = np.zeros(0, dtype=np.intp)
 
 
@@ -115,8 +111,11 @@ class _CoreMLP:
         if params is not None and params.dtype == dtype and self._nn_are_views(params, table):
             return params, table
         sizes = [self.coefs_[0].shape[0]] + [c.shape[1] for c in self.coefs_]
-        if max(sizes) > _INT_MAX:
-            raise ValueError(f"layer sizes {sizes} exceed what BLAS can index (2**31 - 1)")
+        # The row of a layer holds its inputs and the bias: the rule of
+        # nncore.Network (_validation.check_layer_sizes).
+        if max(sizes) + 1 > INT_MAX:
+            raise ValueError(f"layer sizes {sizes} exceed what BLAS can index "
+                             f"(at most {INT_MAX - 1} units per layer)")
         table, n_entries = _params.layout(sizes, dtype)
         params = _params.zeros(n_entries, dtype)
         weights, biases = _params.views(params, table)
@@ -163,9 +162,9 @@ class _CoreMLP:
 
     def _nn_check_batch(self, batch_size: int, n_features: int) -> None:
         width = max([n_features] + [c.shape[1] for c in self.coefs_])
-        if batch_size * width > _INT_MAX:
+        if batch_size * width > INT_MAX:
             raise ValueError(f"batch_size={batch_size} times the widest layer ({width}) "
-                             "exceeds what BLAS can index (2**31 - 1)")
+                             f"exceeds what BLAS can index ({INT_MAX})")
 
     # -- prediction ---------------------------------------------------------
 
@@ -201,7 +200,8 @@ class _CoreMLP:
 
         def loss_grad(x: np.ndarray) -> tuple[float, np.ndarray]:
             value = _core._sk_loss_grad(x, table, hidden, output, loss, dense, data,
-                                        indices, indptr, Y, sw, alpha, grad, _LBFGS_ROWS)
+                                        indices, indptr, Y, sw, alpha, grad,
+                                        _core.ROWS_PER_PASS)
             # L-BFGS-B keeps gradients between calls: hand it its own copy.
             return value, grad.copy()
 

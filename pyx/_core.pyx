@@ -54,8 +54,8 @@ cdef Py_ssize_t STEP_SPLIT_WORK = 8 * WORK_PER_CHUNK
 # (rows_beat_blas), on synthetic data, and cached here.
 cdef dict _train_rows_cache = {}
 
-# Path choices of forward and _train_epoch: by size, or forced (tests and
-# benchmarks/crossover.py).
+# Path choices of forward and _train_epoch: measured, or forced (tests and
+# benchmarks/crossover.py), which use these names.
 PATH_AUTO, PATH_BLAS, PATH_ROWS = -1, 0, 1
 
 cnp.import_array()
@@ -794,6 +794,8 @@ def _bench_weight_traffic(floating[::1] params, const Py_ssize_t[:, ::1] layout,
 # thread): OpenBLAS's gemm alone runs ~590k rows/s in passes of 256 rows and
 # ~630k in passes of 1024 (it packs the weights once per call).
 cdef Py_ssize_t FORWARD_ROWS = 1024
+# The same for nncore.sklearn's L-BFGS, which reads it from here.
+ROWS_PER_PASS = FORWARD_ROWS
 
 # Inference path for a call: row by row through the hand-written
 # matrix-vector loops, or BLAS gemm per layer over FORWARD_ROWS rows. One row
