@@ -533,16 +533,33 @@ class Network:
     def save(self, path: PathLike) -> None:
         """Write the network to ``path`` (an ``.npz`` file, name used as given).
 
-        The file holds the architecture, dtype, weights, biases and the
-        shuffling generator's state, in nncore's versioned format (see
-        ``nncore._io``), and no code. The write is atomic: a temporary file in
-        the same folder is flushed to disk and renamed over ``path``, so a
-        failed or interrupted save leaves an existing file intact.
+        The file holds the architecture, dtype, weights, biases, the
+        training history, ``metadata`` and the shuffling generator's state,
+        in nncore's versioned format (version 2, see ``nncore._io``), and no
+        code. The write is atomic: a temporary file in the target's folder is
+        flushed to disk and renamed over it, so a failed or interrupted save
+        leaves an existing file intact. A symbolic link is followed and the
+        file it points to is replaced (the link stays). A new file gets the
+        permissions any new file gets (the umask's); an existing file keeps
+        its mode. Temporaries a killed save of the same file left behind are
+        removed.
 
         Parameters
         ----------
         path : str or os.PathLike
             The file to write; replaced if it exists.
+
+        Raises
+        ------
+        ValueError
+            If ``path`` (after symbolic links) exists and is not a regular
+            file: a device, FIFO or socket is never replaced; or if
+            ``metadata`` is not what JSON holds.
+        IsADirectoryError
+            If ``path`` is a folder.
+        OSError
+            If the file cannot be written (no room, no permission); the
+            message names ``path``, and any previous file is left as it was.
 
         See Also
         --------
