@@ -17,28 +17,39 @@ from .network import Network
 def load(path: PathLike) -> Network:
     """Read a network written by ``Network.save``.
 
-    Reads nncore's versioned ``.npz`` format without ever unpickling or
-    executing anything; every size is checked before data is read.
+    Reads nncore's versioned ``.npz`` format (versions 1 and 2) without
+    ever unpickling or executing anything: every header is parsed by a
+    strict reader and every size is checked against the layer sizes, the
+    file's real size and the memory available before data is read.
 
     Parameters
     ----------
     path : str or os.PathLike
-        The file, name used as given.
+        The file, name used as given; a symbolic link is followed. Anything
+        but a regular file (a device, FIFO, socket) is refused without
+        being read.
 
     Returns
     -------
     Network
-        Architecture, dtype, weights, biases, training history and the
-        shuffling generator's state as they were saved: training goes on
-        exactly as it would have in the saved network.
+        Architecture, dtype, weights, biases, training history, ``metadata``
+        (empty for version 1 files) and the shuffling generator's state as
+        they were saved: training goes on exactly as it would have in the
+        saved network. A model written by ``nncore train`` has its
+        preprocessing in ``metadata``, and its ``predict`` takes the raw
+        table.
 
     Raises
     ------
     ModelFileError
-        (a ValueError) if the file is not an nncore model, is truncated or
-        corrupted, has an unsupported version or inconsistent contents.
+        (a ValueError, naming the file) if it is not a regular file, not an
+        nncore model, truncated or corrupted, of an unsupported version, has
+        inconsistent contents, or declares sizes that would not fit in
+        memory.
     FileNotFoundError
         If there is no such file.
+    IsADirectoryError
+        If ``path`` is a folder.
 
     Examples
     --------

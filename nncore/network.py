@@ -11,7 +11,7 @@ from typing import Any, Literal, NamedTuple, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
-from . import _core, _io, _params, _progress, _validation
+from . import _core, _io, _params, _preprocess, _progress, _validation
 from ._typing import Activation, EpochInfo, FloatArray, Optimizer, Output, PathLike, Seed
 from .exceptions import DivergenceError
 
@@ -231,6 +231,8 @@ def _check_solver(optimizer: object, momentum: object, nesterov: object, alpha: 
 # Rows per BLAS pass in forward, loss and gradients: large enough for gemm to
 # run at full speed, small enough that the work space stays in cache.
 CHUNK_ROWS = 256
+# The metadata format of a model written by ``nncore train``.
+_CLI_FORMAT = "nncore-cli-model"
 
 
 class Network:
@@ -284,7 +286,10 @@ class Network:
     metadata : dict, optional
         Set on networks loaded from a command-line model: with
         ``"classes"``, ``predict`` returns those labels and ``fit`` and
-        ``score`` take them.
+        ``score`` take them. A model written by ``nncore train`` (format
+        ``"nncore-cli-model"``) also describes its preprocessing:
+        ``predict``, ``predict_proba`` and ``score`` then take the raw table
+        and apply it, as ``nncore predict`` does.
 
     Notes
     -----
@@ -498,8 +503,11 @@ class Network:
     def metadata(self) -> dict[str, Any]:
         """What the caller wants kept with the network (dict, default empty).
 
-        Saved by ``save`` and given back by ``nncore.load``, kept by pickle
-        and ``copy``: e.g. the task, column names, classes, input scaling. It
+        Saved by ``save`` inside the model file (format version 2) and given
+        back by ``nncore.load``, kept by pickle and ``copy``: e.g. the task,
+        column names, classes, input scaling. A dict with ``"format":
+        "nncore-cli-model"`` is what ``nncore train`` writes (described in
+        ``nncore.cli._meta``); ``predict`` then applies its preprocessing. It
         must be what JSON holds: str keys; None, bool, int, finite float, str,
         lists (tuples and NumPy arrays come back as lists, NumPy scalars as
         Python numbers) and dicts, at most ``nncore._io.MAX_METADATA_BYTES``
@@ -525,16 +533,33 @@ class Network:
     def save(self, path: PathLike) -> None:
         """Write the network to ``path`` (an ``.npz`` file, name used as given).
 
-        The file holds the architecture, dtype, weights, biases and the
-        shuffling generator's state, in nncore's versioned format (see
-        ``nncore._io``), and no code. The write is atomic: a temporary file in
-        the same folder is flushed to disk and renamed over ``path``, so a
-        failed or interrupted save leaves an existing file intact.
+        The file holds the architecture, dtype, weights, biases, the
+        training history, ``metadata`` and the shuffling generator's state,
+        in nncore's versioned format (version 2, see ``nncore._io``), and no
+        code. The write is atomic: a temporary file in the target's folder is
+        flushed to disk and renamed over it, so a failed or interrupted save
+        leaves an existing file intact. A symbolic link is followed and the
+        file it points to is replaced (the link stays). A new file gets the
+        permissions any new file gets (the umask's); an existing file keeps
+        its mode. Temporaries a killed save of the same file left behind are
+        removed.
 
         Parameters
         ----------
         path : str or os.PathLike
             The file to write; replaced if it exists.
+
+        Raises
+        ------
+        ValueError
+            If ``path`` (after symbolic links) exists and is not a regular
+            file: a device, FIFO or socket is never replaced; or if
+            ``metadata`` is not what JSON holds.
+        IsADirectoryError
+            If ``path`` is a folder.
+        OSError
+            If the file cannot be written (no room, no permission); the
+            message names ``path``, and any previous file is left as it was.
 
         See Also
         --------
@@ -1194,13 +1219,61 @@ class Network:
         return np.array([lookup[label] for label in unique.tolist()],
                         dtype=np.intp)[inverse.reshape(-1)]
 
+    def _cli_metadata(self) -> dict[str, Any] | None:
+        # The metadata of a model written by ``nncore train`` (format
+        # ``nncore-cli-model``, see nncore.cli._meta), or None.
+        metadata = self._metadata
+        if isinstance(metadata, Mapping) and metadata.get("format") == _CLI_FORMAT \
+                and isinstance(metadata.get("inputs"), list):
+            return dict(metadata)
+        return None
+
+    def _cli_inputs(self, metadata: dict[str, Any], X: Any) -> FloatArray:
+        # The network's inputs for a table, as ``nncore predict`` makes them:
+        # columns found by name, missing values imputed, categories one-hot
+        # encoded, numbers scaled, all from the metadata.
+        specs = metadata["inputs"]
+        names = [str(spec["name"]) for spec in specs]
+        if not (isinstance(X, Mapping) or hasattr(X, "columns")):
+            # A plain array: the feature columns in training order, when all
+            # of them are numbers (a categorical column has no place in one).
+            array = np.asarray(X)
+            categorical = [spec["name"] for spec in specs if spec["kind"] != "numeric"]
+            if categorical or array.ndim != 2 or array.shape[1] != len(specs):
+                quoted = [_preprocess.quoted(name) for name in names]
+                if categorical:
+                    why = ("an array cannot hold its categorical column(s) " +
+                           _preprocess.listed([_preprocess.quoted(c) for c in categorical],
+                                              5))
+                else:
+                    why = f"an array must then have {len(specs)} columns, not " \
+                          f"shape {array.shape}"
+                raise TypeError(
+                    "X: this network was trained by 'nncore train' on the columns "
+                    f"{_preprocess.listed(quoted, 8)} ({why}); pass a pandas "
+                    "DataFrame or a dict of column arrays holding them by name (or "
+                    f"call forward with the network's own {self._sizes[0]} inputs)")
+            X = {name: array[:, j] for j, name in enumerate(names)}
+        elif metadata.get("positional") and hasattr(X, "columns") and \
+                not all(name in X for name in names) and len(X.columns) == len(names):
+            # A DataFrame of a headerless file: columns by position.
+            X = {name: np.asarray(X.iloc[:, j]) for j, name in enumerate(names)}
+        inputs: FloatArray = _preprocess.apply(metadata, X, path="X")
+        return inputs
+
     def _outputs(self, X: npt.ArrayLike) -> FloatArray:
-        # forward, after the input preprocessing of a network loaded from a
-        # command-line model (``_preprocess``, when it has one).
-        preprocess = getattr(self, "_preprocess", None)
-        if preprocess is not None:
-            X = preprocess(X)
-        return self.forward(X)
+        # forward, with the input preprocessing and the target scaling of a
+        # model written by ``nncore train`` when the network is one.
+        metadata = self._cli_metadata()
+        if metadata is None:
+            return self.forward(X)
+        P = self.forward(self._cli_inputs(metadata, X))
+        if self._output == "identity" and metadata.get("task") == "regression":
+            # The network learned (y - mean) / scale; back to y's units, in
+            # float64 as ``nncore predict`` computes them.
+            P = (P.astype(np.float64) * np.asarray(metadata["target_scale"], np.float64)
+                 + np.asarray(metadata["target_mean"], np.float64))
+        return P
 
     def _evaluate(self, X: FloatArray, T: FloatArray) -> tuple[float, float]:
         # (mean loss, score) on validated inputs and targets.
@@ -1232,9 +1305,19 @@ class Network:
 
         Parameters
         ----------
-        X : array-like, shape (n_samples, n_features)
-            Converted to the network's dtype; a network loaded from a
-            command-line model first applies the preprocessing it learned.
+        X : array-like, shape (n_samples, n_features), or a table
+            Converted to the network's dtype. A network loaded from a model
+            written by ``nncore train`` (its ``metadata`` describes the
+            preprocessing) takes the raw table instead: a pandas DataFrame or
+            a dict of 1-D column arrays holding the training columns by name
+            (other columns are ignored; a model trained on a file without a
+            header also takes a DataFrame with its columns by position). It
+            gets exactly the preprocessing ``nncore predict`` applies:
+            missing values imputed, categories one-hot encoded, numbers
+            scaled. A plain 2-D array is taken as the feature columns in
+            training order when they are all numeric; with a categorical
+            column it is a TypeError that says what to pass (``forward``
+            takes the network's own, already encoded, inputs).
 
         Returns
         -------
@@ -1245,7 +1328,18 @@ class Network:
             (n_samples, n_out) of 0/1 (multi-label); identity: the outputs,
             shape (n_samples,) for one output, else (n_samples, n_out).
             Class indices become the labels in ``metadata["classes"]`` when
-            the network has them.
+            the network has them. A command-line regression model gives
+            values in the target's own units (float64), as ``nncore
+            predict`` prints them.
+
+        Raises
+        ------
+        TypeError
+            A command-line model given a plain array it cannot take (see X).
+        ValueError
+            A table without a training column, text in a numeric column, an
+            unseen category (``nncore._preprocess.UnseenCategoryError``), or
+            missing values for a model trained with ``--impute error``.
 
         Examples
         --------
@@ -1313,7 +1407,8 @@ class Network:
         sigmoids, whose every label is right); for identity outputs the
         coefficient of determination ``1 - sum (y - p)^2 / sum (y - mean
         y)^2``, averaged over the outputs (1 or 0 for a constant target,
-        as ``sklearn.metrics.r2_score``).
+        as ``sklearn.metrics.r2_score``). For a command-line regression
+        model, in the target's own units.
 
         Parameters
         ----------

@@ -117,14 +117,31 @@ def test_classes_in_metadata_are_the_labels():
         binary.predict(X)
 
 
-def test_predict_applies_the_preprocessing_hook_and_forward_does_not():
-    X, _ = blobs()
-    net = nncore.Network([2, 3], seed=0)
-    net._preprocess = lambda data: np.asarray(data)[:, ::-1] * 2.0
-    expected = net.forward(X[:, ::-1] * 2.0)
-    np.testing.assert_array_equal(net.predict_proba(X), expected)
-    np.testing.assert_array_equal(net.predict(X), expected.argmax(axis=1))
-    assert not np.array_equal(net.forward(X), expected)
+def test_predict_applies_command_line_metadata_and_forward_does_not():
+    # The metadata nncore train writes, by hand: one scaled number and one
+    # one-hot category, two classes, a regression twin with a scaled target.
+    inputs = [{"name": "x", "kind": "numeric", "fill": 1.0, "mean": 1.0, "scale": 2.0},
+              {"name": "c", "kind": "categorical", "categories": ["a", "b"]}]
+    meta = {"format": "nncore-cli-model", "version": 2, "task": "classification",
+            "targets": ["t"], "positional": False, "n_columns": 3, "inputs": inputs,
+            "impute": "mean", "classes": ["no", "yes"]}
+    table = {"c": np.array(["b", "a", None]), "x": np.array([3.0, -1.0, np.nan]),
+             "other": np.zeros(3)}
+    encoded = np.array([[1.0, 0.0, 1.0], [-1.0, 1.0, 0.0], [0.0, 0.0, 0.0]])
+    net = nncore.Network([3, 2], seed=0)
+    net.metadata = meta
+    expected = net.forward(encoded)
+    np.testing.assert_array_equal(net.predict_proba(table), expected)
+    np.testing.assert_array_equal(net.predict(table),
+                                  np.array(["no", "yes"])[expected.argmax(axis=1)])
+    with pytest.raises(TypeError, match="categorical column.*'c'"):
+        net.predict(encoded)
+    regression = nncore.Network([3, 1], output="identity", seed=0)
+    regression.metadata = {**meta, "task": "regression", "classes": None,
+                           "target_mean": [100.0], "target_scale": [10.0]}
+    np.testing.assert_allclose(regression.predict(table),
+                               regression.forward(encoded)[:, 0] * 10.0 + 100.0,
+                               rtol=1e-6)
 
 
 # ---------------------------------------------------------------------------
