@@ -596,14 +596,14 @@ def _loss_grad(floating[::1] params, const Py_ssize_t[:, ::1] layout,
 cdef tuple split_steps(const NetSpec* net, floating* params, Py_ssize_t n_params,
                        const floating[:, ::1] X, const floating[:, ::1] T,
                        const Py_ssize_t[::1] order, Py_ssize_t batch,
-                       Py_ssize_t split, double lr, floating* grad,
+                       Py_ssize_t split, double lr, bint by_rows, floating* grad,
                        floating* backup, floating* work):
-    # _train_epoch's BLAS steps, each formed in sub-batches of up to split
-    # samples (STEP_SPLIT_WORK) into grad, Ctrl-C checked between them, then
-    # applied. An interrupted step leaves params at the last completed one; a
+    # _train_epoch's large steps, each formed in sub-batches of up to split
+    # samples (STEP_SPLIT_WORK) into grad, by the row loops or by BLAS,
+    # Ctrl-C checked between them, then applied. An interrupted step leaves params at the last completed one; a
     # non-finite error or weight restores the step's start (backup).
-    cdef Py_ssize_t n = order.shape[0], pos = 0, todo, off, sub
-    cdef double err, step_total, total = 0
+    cdef Py_ssize_t n = order.shape[0], pos = 0, todo, off, sub, k
+    cdef double err, e, step_total, total = 0
     cdef int status = STATUS_OK
     while pos < n:
         todo = min(batch, n - pos)
@@ -613,9 +613,22 @@ cdef tuple split_steps(const NetSpec* net, floating* params, Py_ssize_t n_params
         while off < todo:
             sub = min(split, todo - off)
             with nogil:
-                err = batch_pass(net, params, &X[0, 0], X.shape[1], &T[0, 0],
-                                 <floating*>NULL, &order[pos + off], sub, MODE_BACKWARD,
-                                 <floating>(-lr / todo), grad, <floating*>NULL, work)
+                if by_rows:
+                    err = 0
+                    for k in range(pos + off, pos + off + sub):
+                        e = sample_forward(net, params, &X[order[k], 0], &T[order[k], 0],
+                                           work, False)
+                        err += e
+                        if not isfinite(e):
+                            break
+                        sample_backward_accumulate(net, params, &X[order[k], 0],
+                                                   &T[order[k], 0],
+                                                   <floating>(-lr / todo), grad, work)
+                else:
+                    err = batch_pass(net, params, &X[0, 0], X.shape[1], &T[0, 0],
+                                     <floating*>NULL, &order[pos + off], sub,
+                                     MODE_BACKWARD, <floating>(-lr / todo), grad,
+                                     <floating*>NULL, work)
             if not isfinite(err):
                 return total, pos, STATUS_NONFINITE
             step_total += err
@@ -693,10 +706,10 @@ def _train_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout,
         if grad == NULL and path == PATH_ROWS:
             raise MemoryError("no memory for the mini-batch gradient")
     try:
-        if not by_rows and grad != NULL:
+        if min(batch, n) > split and grad != NULL:
             total, pos, status = split_steps(&net, &params[0], n_params, X, T, order,
-                                             batch, split, lr, grad, &backup[0],
-                                             &work[0])
+                                             batch, split, lr, by_rows, grad,
+                                             &backup[0], &work[0])
             return total, pos, status
         while pos < n and status == STATUS_OK:
             with nogil:
@@ -1493,7 +1506,7 @@ def _sk_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
                                  min(batch, n), <floating*>b.grad, <floating*>b.work)
     steps_per_chunk = max(1, WORK_PER_CHUNK // (3 * n_params * batch))
     split = max(1, STEP_SPLIT_WORK // (3 * n_params))
-    while pos < n and not by_rows and min(batch, n) > split:
+    while pos < n and min(batch, n) > split:
         # Large steps: the batch's gradient in sub-batches (STEP_SPLIT_WORK),
         # Ctrl-C checked between them, then the step; an interrupted step
         # leaves params, the solver's state and adam_t at the last one.
@@ -1513,7 +1526,7 @@ def _sk_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
                                  <floating*>b.xb + off * n_features,
                                  <floating*>b.yb + off * n_out,
                                  <floating*>b.swb + off if swp != NULL else <floating*>NULL,
-                                 sub, False, &sub_sum, <floating*>b.grad,
+                                 sub, by_rows, &sub_sum, <floating*>b.grad,
                                  <floating*>b.work)
                 nn_restore_fp(fp_state)
             sw_sum += sub_sum

@@ -182,11 +182,13 @@ FULL_BATCH_CHILD = textwrap.dedent("""
     import numpy as np
     import nncore
 
-    options = {"sgd": {}, "adam": dict(optimizer="adam")}[sys.argv[1]]
+    options = {"sgd": {}, "sgd-rows": {}, "adam": dict(optimizer="adam")}[sys.argv[1]]
     rng = np.random.default_rng(0)
     X = rng.random((30_000, 784), dtype=np.float32)
     y = rng.integers(0, 10, len(X))
     net = nncore.Network([784, 1024, 10], dtype="float32", seed=0)
+    if sys.argv[1] == "sgd-rows":     # the row loops, whatever the calibration says
+        net._train_path = nncore._core.PATH_ROWS
     initial = net.params.copy()
     print("ready", flush=True)
     try:
@@ -200,7 +202,7 @@ FULL_BATCH_CHILD = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("case", ["sgd", "adam"])
+@pytest.mark.parametrize("case", ["sgd", "sgd-rows", "adam"])
 def test_sigint_within_one_full_batch_step(case):
     # One step over 30,000 x 784 rows of [784, 1024, 10] is about 70 G
     # multiply-adds (seconds on two cores): the core checks for Ctrl-C

@@ -275,8 +275,10 @@ def test_nncore_simd_forces_a_variant_and_refuses_what_cannot_run():
                          capture_output=True, text=True)
     assert bad.returncode != 0 and "NNCORE_SIMD='sse9' is not one of" in bad.stderr
 
-@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
-def test_a_large_step_formed_in_sub_batches_is_the_whole_batch_step(dtype, rng, optimizer):
+@pytest.mark.parametrize("optimizer, path", [("sgd", PATH_BLAS), ("sgd", PATH_ROWS),
+                                             ("momentum", PATH_AUTO), ("adam", PATH_AUTO)])
+def test_a_large_step_formed_in_sub_batches_is_the_whole_batch_step(dtype, rng, optimizer,
+                                                                     path):
     # 300 samples of [784, 256, 10]: more work than the core does between
     # checks for Ctrl-C, so the step's gradient is formed in sub-batches and
     # applied once. It is the step over the whole batch, from the mean
@@ -300,6 +302,7 @@ def test_a_large_step_formed_in_sub_batches_is_the_whole_batch_step(dtype, rng, 
         rate = lr * np.sqrt(1 - b2) / (1 - b1)
         expected = [w - rate * ((1 - b1) * g) / (np.sqrt((1 - b2) * g * g) + eps)
                     for w, g in zip(net.weights, (g.astype(np.float64) for g in grads))]
+    net._train_path = path       # plain SGD's sub-batches: by BLAS or by the rows
     net.fit(X, y, epochs=1, batch_size=300, learning_rate=lr, shuffle=False, **options)
     for got, want in zip(net.weights, expected):
         assert_close(got, want, dtype, f"weights after one large {optimizer} step")
