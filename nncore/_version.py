@@ -1,3 +1,3 @@
 # SPDX-License-Identifier: MIT
 """The single source of nncore's version."""
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"

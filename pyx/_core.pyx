@@ -30,6 +30,7 @@ from _blas cimport gemm
 from _kernels cimport (nn_kernels, nn_kernels_baseline, nn_kernels_avx2,
                        nn_kernels_avx512, nn_active, nn_select, nn_step_f,
                        nn_step_d, nn_flush_subnormals, nn_restore_fp, all_finite,
+                       activate_rows,
                        dot, axpy, derivative_rows, rows_forward, rows_update,
                        backprop_update, accumulate)
 
@@ -308,8 +309,7 @@ cdef double batch_pass(const NetSpec* net, floating* params,
         for j in range(n_out):
             vec[j] = W[j * net.lds[l] + n_in]
         if l < L - 1:
-            for k in range(batch):
-                activate_row(net.hidden, n_out, vec, z + k * n_out)
+            activate_rows(net.hidden, batch, n_out, vec, z)
         else:
             for k in range(batch):
                 for j in range(n_out):

@@ -56,8 +56,10 @@ NN_DECLARE_STEP(double, d)
     T (*dot_##S)(Py_ssize_t n, const T *x, const T *y);                        \
     /* y += c x */                                                            \
     void (*axpy_##S)(Py_ssize_t n, T c, const T *x, T *y);                     \
-    /* z := f(z + b) (b NULL: no bias) for hidden activation kind */          \
-    void (*activate_##S)(int kind, Py_ssize_t n, const T *b, T *z);            \
+    /* Z[k] := f(Z[k] + b) for the rows x n matrix Z (b NULL: no bias), for  \
+     * hidden activation kind: one call per layer of a batch */               \
+    void (*activate_##S)(int kind, Py_ssize_t rows, Py_ssize_t n, const T *b, \
+                         T *Z);                                                \
     /* x[k, i] *= f'(A[k, i]) from the activations A (rows x n); with        \
      * colsum != NULL also colsum[i] := sum_k of the new x[k, i] */           \
     void (*derivative_##S)(int kind, Py_ssize_t rows, Py_ssize_t n,           \

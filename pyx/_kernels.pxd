@@ -20,7 +20,8 @@ cdef extern from "_kernels.h" nogil:
         int (*all_finite_f)(Py_ssize_t n, const float* x) noexcept nogil
         float (*dot_f)(Py_ssize_t n, const float* x, const float* y) noexcept nogil
         void (*axpy_f)(Py_ssize_t n, float c, const float* x, float* y) noexcept nogil
-        void (*activate_f)(int kind, Py_ssize_t n, const float* b, float* z) noexcept nogil
+        void (*activate_f)(int kind, Py_ssize_t rows, Py_ssize_t n, const float* b,
+                           float* Z) noexcept nogil
         void (*derivative_f)(int kind, Py_ssize_t rows, Py_ssize_t n,
                              const float* A, float* x, float* colsum) noexcept nogil
         double (*softmax_f)(Py_ssize_t n, float* z, const float* t) noexcept nogil
@@ -45,7 +46,8 @@ cdef extern from "_kernels.h" nogil:
         int (*all_finite_d)(Py_ssize_t n, const double* x) noexcept nogil
         double (*dot_d)(Py_ssize_t n, const double* x, const double* y) noexcept nogil
         void (*axpy_d)(Py_ssize_t n, double c, const double* x, double* y) noexcept nogil
-        void (*activate_d)(int kind, Py_ssize_t n, const double* b, double* z) noexcept nogil
+        void (*activate_d)(int kind, Py_ssize_t rows, Py_ssize_t n, const double* b,
+                           double* Z) noexcept nogil
         void (*derivative_d)(int kind, Py_ssize_t rows, Py_ssize_t n,
                              const double* A, double* x, double* colsum) noexcept nogil
         double (*softmax_d)(Py_ssize_t n, double* z, const double* t) noexcept nogil
@@ -104,9 +106,18 @@ cdef inline void activate_row(int kind, Py_ssize_t n, const floating* b,
                               floating* z) noexcept nogil:
     # z := f(z + b) for one row of pre-activations (b = NULL: no bias).
     if floating is float:
-        nn_active.activate_f(kind, n, b, z)
+        nn_active.activate_f(kind, 1, n, b, z)
     else:
-        nn_active.activate_d(kind, n, b, z)
+        nn_active.activate_d(kind, 1, n, b, z)
+
+
+cdef inline void activate_rows(int kind, Py_ssize_t rows, Py_ssize_t n,
+                               const floating* b, floating* Z) noexcept nogil:
+    # The same for each row of the rows x n matrix Z, in one call.
+    if floating is float:
+        nn_active.activate_f(kind, rows, n, b, Z)
+    else:
+        nn_active.activate_d(kind, rows, n, b, Z)
 
 
 cdef inline void derivative_rows(int kind, Py_ssize_t rows, Py_ssize_t n,

@@ -352,8 +352,8 @@ static void nn_rows_update_entry_##S(Py_ssize_t m, Py_ssize_t n,              \
 /* The activation with its branch outside the loop, so each loop            \
  * vectorises; relu keeps NaN out as "z > 0 ? z : 0" does; tanh is libm's,   \
  * in double. */                                                             \
-static void nn_activate_##S(int kind, Py_ssize_t n, const T *restrict b,      \
-                            T *restrict z)                                    \
+static void nn_activate_row_##S(int kind, Py_ssize_t n, const T *restrict b,  \
+                                T *restrict z)                                \
 {                                                                             \
     if (kind == ACT_SIGMOID) {                                                \
         if (b == NULL)                                                        \
@@ -380,6 +380,12 @@ static void nn_activate_##S(int kind, Py_ssize_t n, const T *restrict b,      \
         for (Py_ssize_t j = 0; j < n; ++j)                                    \
             z[j] = z[j] + b[j];                                               \
     }                                                                         \
+}                                                                             \
+static void nn_activate_##S(int kind, Py_ssize_t rows, Py_ssize_t n,          \
+                            const T *b, T *Z)                                 \
+{                                                                             \
+    for (Py_ssize_t k = 0; k < rows; ++k)                                     \
+        nn_activate_row_##S(kind, n, b, Z + k * n);                           \
 }                                                                             \
 /* f'(z) through a = f(z): a (1 - a), 1 - a^2, [a > 0], 1. */                \
 static void nn_derivative_##S(int kind, Py_ssize_t rows, Py_ssize_t n,        \
