@@ -3,10 +3,10 @@
 
 Cython runs once, on pyx/_core.pyx. The innermost loops are C, written once
 over float and double (pyx/_kernels_impl.h) and compiled once per
-instruction set: pyx/_kernels_baseline.c (any CPU of the platform),
-_kernels_avx2.c (AVX2 + FMA) and _kernels_avx512.c (AVX-512 F/VL/BW/DQ), each
-setting its target with a pragma, so that the whole module is built with one
-set of flags. nncore._dispatch picks the loops at import from what the CPU
+instruction set (pyx/_kernels_isa.h: baseline for any CPU of the platform,
+AVX2 + FMA, AVX-512 F/VL/BW/DQ), each setting its target with a pragma, so
+that the whole module is built with one set of flags; a one-line C file per
+instruction set, written under build/kernels, selects which. nncore._dispatch picks the loops at import from what the CPU
 supports, or from NNCORE_SIMD. Never -march=native (wheels must run on any
 machine of the platform), never -ffast-math (it would break the NaN checks
 and the equivalence with the reference). -fopenmp-simd enables only the "omp
@@ -67,7 +67,27 @@ if SANITIZE:
     sanitize_flags = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all",
                       "-fno-omit-frame-pointer", "-g"]
 
-KERNELS = ["pyx/_kernels_baseline.c", "pyx/_kernels_avx2.c", "pyx/_kernels_avx512.c"]
+
+
+def kernel_sources():
+    """One C file per instruction set under build/kernels, each compiling
+    pyx/_kernels_isa.h for it (written only when its text changes, so an
+    unchanged build stays up to date)."""
+    folder = os.path.join("build", "kernels")
+    os.makedirs(folder, exist_ok=True)
+    paths = []
+    for isa in ("baseline", "avx2", "avx512"):
+        path = os.path.join(folder, f"_kernels_{isa}.c")
+        text = (f"/* Written by setup.py: pyx/_kernels_isa.h for {isa}. */\n"
+                f"#define NN_ISA_{isa.upper()} 1\n#include \"_kernels_isa.h\"\n")
+        if not os.path.exists(path) or open(path).read() != text:
+            with open(path, "w") as stream:
+                stream.write(text)
+        paths.append(path)
+    return paths
+
+
+KERNELS = kernel_sources()
 ext = Extension(
     "nncore._core",
     sources=["pyx/_core.pyx"] + KERNELS,
@@ -75,7 +95,7 @@ ext = Extension(
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_25_API_VERSION")],
     depends=["pyx/_defs.pxd", "pyx/_activation.pxd", "pyx/_blas.pxd",
              "pyx/_kernels.pxd", "pyx/_kernels.h", "pyx/_kernels_impl.h",
-             "pyx/_exp.h"],
+             "pyx/_kernels_isa.h", "pyx/_exp.h"],
     extra_compile_args=compile_flags + sanitize_flags,
     extra_link_args=sanitize_flags,
 )

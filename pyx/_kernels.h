@@ -5,9 +5,9 @@
  * The loops (_kernels_impl.h) are written once, over a type T, and compiled
  * once per instruction set into a table of function pointers: nn_kernels_
  * baseline (any CPU of the platform), nn_kernels_avx2 (AVX2 + FMA) and
- * nn_kernels_avx512 (AVX-512 F/VL/BW/DQ), each in a C file of its own that
- * sets its target with a pragma (so one build, one extension module, and no
- * per-file compiler flags). The Cython core calls the loops through
+ * nn_kernels_avx512 (AVX-512 F/VL/BW/DQ), each a compilation of
+ * _kernels_isa.h that sets its target with a pragma (so one build, one
+ * extension module, and no per-file compiler flags). The Cython core calls the loops through
  * nn_active, chosen at import by nncore._dispatch (nn_select). Each entry is
  * a whole row or layer of work, so an indirect call is paid per layer, not
  * per weight. The enums are the codes shared by C, Cython (_defs.pxd) and

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT
  *
  * The C loops of the core, written once over a type T (float and double) and
- * compiled once per instruction set: each _kernels_<isa>.c sets its target
+ * compiled once per instruction set: _kernels_isa.h sets the target
  * and includes this file, which ends in that instruction set's table
  * (NN_TABLE, NN_TABLE_NAME; see _kernels.h). Everything here is static, so
  * the copies do not collide. Reductions are vectorised without -ffast-math:
