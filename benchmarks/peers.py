@@ -1,18 +1,6 @@
 # SPDX-License-Identifier: MIT
 """What nncore is measured against: peers that do the same training, and two bounds.
 
-Every peer starts from nncore's initial weights (sigmoid hidden layers, softmax
-output, cross-entropy, plain SGD, samples in order) and exposes ``load`` (reset
-the weights, outside the timed region), ``fit_epoch`` and ``predict``:
-
-- `NumpyMLP`: the vectorised NumPy version a user would write (per-sample loop
-  for batch size 1). Uses NumPy's BLAS.
-- `TorchMLP`: ``nn.Sequential`` of Linear + Sigmoid, ``CrossEntropyLoss``,
-  ``optim.SGD``, an ordinary training loop.
-- `SklearnMLP`: ``MLPClassifier(solver="sgd")`` with momentum and L2 off;
-  ``partial_fit`` is exactly one epoch over the data in order.
-- `ReferenceMLP`: ``nncore.reference`` (pure Python).
-
 The bounds do only part of the work:
 
 - `BlasProducts`: only the matrix products of each step, through scipy's BLAS,

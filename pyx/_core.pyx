@@ -143,14 +143,12 @@ cdef void sample_backward_update(const NetSpec* net, floating* params,
     # layer below and the row is updated while still in cache. No gradient
     # is ever stored. With x_next != NULL the first layer's sweep also forms
     # its pre-activations for the next sample (sample_forward's have_z0).
-    cdef Py_ssize_t l, i, j, n_in, n_out
+    cdef Py_ssize_t l, j, n_in, n_out
     cdef floating* delta = delta_buffer(net, work, 1, 0)
     cdef floating* back = delta_buffer(net, work, 1, 1)
     cdef floating* swap
-    cdef floating* row
     cdef const floating* a_in
     cdef const floating* a_out = layer_acts(net, work, 1, net.n_layers - 1)
-    cdef floating step
     for j in range(net.sizes[net.n_layers]):
         delta[j] = a_out[j] - t[j]          # canonical link: dE/dz = a - t
     for l in range(net.n_layers - 1, -1, -1):
@@ -180,14 +178,12 @@ cdef void sample_backward_accumulate(const NetSpec* net, const floating* params,
     # After sample_forward: grad += alpha * the gradient of this sample's
     # error, params unchanged. The hand-written mini-batch step, where BLAS's
     # cost per call would dominate (rows_beat_blas).
-    cdef Py_ssize_t l, i, j, n_in, n_out
+    cdef Py_ssize_t l, j, n_in, n_out
     cdef floating* delta = delta_buffer(net, work, 1, 0)
     cdef floating* back = delta_buffer(net, work, 1, 1)
     cdef floating* swap
-    cdef floating* g
     cdef const floating* a_in
     cdef const floating* a_out = layer_acts(net, work, 1, net.n_layers - 1)
-    cdef floating step
     for j in range(net.sizes[net.n_layers]):
         delta[j] = a_out[j] - t[j]
     for l in range(net.n_layers - 1, -1, -1):
