@@ -55,6 +55,19 @@ cdef Py_ssize_t STEP_SPLIT_WORK = 8 * WORK_PER_CHUNK
 # (rows_beat_blas), on synthetic data, and cached here.
 cdef dict _train_rows_cache = {}
 
+# The BLAS threads nncore's calls currently run with (nncore._threads tells
+# it): part of every measured choice's cache key, since both the timing and
+# the rounding of BLAS products depend on it. So a run with threads=1 takes
+# the same paths, and gives the same bits, whatever other runs in the
+# process did with more threads.
+cdef int blas_threads = 1
+
+
+def _note_blas_threads(int threads):
+    """Record the BLAS threads in effect (nncore._threads, on each change)."""
+    global blas_threads
+    blas_threads = threads
+
 # Path choices of forward and _train_epoch: measured, or forced (tests and
 # benchmarks/crossover.py), which use these names.
 PATH_AUTO, PATH_BLAS, PATH_ROWS = -1, 0, 1
@@ -440,7 +453,7 @@ cdef bint rows_beat_blas(const NetSpec* net, floating* params, const floating* X
                          floating* work) except -1:
     """Whether a batch's gradient is formed faster sample by sample through
     the row loops than by BLAS, measured once per process for each shape,
-    codes, dtype and batch size (cached in _train_rows_cache) on the
+    codes, dtype, batch size and BLAS threads (cached in _train_rows_cache) on the
     caller's own buffers: the parameters (read), the first batch of the
     caller's rows of X and T (rows == NULL: the first rows), grad (written:
     scratch of the parameters' size, which the row path needs anyway) and
@@ -451,7 +464,7 @@ cdef bint rows_beat_blas(const NetSpec* net, floating* params, const floating* X
     cdef bytes shape = (<char*>net.sizes)[:(net.n_layers + 1) * sizeof(Py_ssize_t)]
     cdef int hidden = net.hidden, output = net.output
     cdef bint is_double = floating is double
-    key = (shape, hidden, output, is_double, batch)
+    key = (shape, hidden, output, is_double, batch, blas_threads)
     cdef Py_ssize_t n_params = 0, l
     cached = _train_rows_cache.get(key)
     if cached is not None:
@@ -1029,7 +1042,7 @@ cdef class Model:
         cdef Py_ssize_t k, rows_max = 1
         cdef double per_row
         key = (tuple([self.net.sizes[l] for l in range(self.net.n_layers + 1)]),
-               self.typenum, self.net.hidden, self.net.output)
+               self.typenum, self.net.hidden, self.net.output, blas_threads)
         cached = _rows_max_cache.get(key)
         if cached is not None:
             return cached
