@@ -736,15 +736,23 @@ class Network:
         model = self._compiled()
         # Arrays already in the network's dtype and layout go straight to
         # the core (which checks them cheaply); anything else is validated
-        # and converted first.
+        # and converted first. Calls too small for BLAS threads to matter
+        # skip the thread limit (a few microseconds).
         if not isinstance(X, np.ndarray) or X.ndim != 2:
             X = _validation.as_input(X, self._dtype, self._sizes[0])
-        with _threads.limit(self._threads_for(threads), X.shape[0] * model.work_per_row):
-            out = model.forward(X)
-            if out is None:
-                out = model.forward(_validation.as_input(X, self._dtype, self._sizes[0]))
-                if out is None:   # as_input returns exactly what the core takes
-                    raise RuntimeError("validated input refused by the core")
+        if X.shape[0] * model.work_per_row < _threads.LIMITED_WORK:
+            if threads is not None:
+                _threads.check_threads(threads, "threads")
+            return self._forward_on(model, X)
+        with _threads.limit(self._threads_for(threads)):
+            return self._forward_on(model, X)
+
+    def _forward_on(self, model: _core.Model, X: npt.NDArray[Any]) -> FloatArray:
+        out = model.forward(X)
+        if out is None:
+            out = model.forward(_validation.as_input(X, self._dtype, self._sizes[0]))
+            if out is None:   # as_input returns exactly what the core takes
+                raise RuntimeError("validated input refused by the core")
         return out
 
     def loss(self, X: npt.ArrayLike, y: npt.ArrayLike) -> float:
