@@ -260,7 +260,7 @@ ctypedef struct CsrRows:
 cdef void csr_times_wt(const CsrRows* csr, Py_ssize_t batch, Py_ssize_t n_out,
                        const floating* W, Py_ssize_t ldw,
                        floating* Z) noexcept nogil:
-    # Z (batch, n_out) := X W^T for the batch's CSR rows X: one column of W
+    # Z (batch, n_out) += X W^T for the batch's CSR rows X: one column of W
     # (stride ldw) per stored entry, so the cost is the entries times n_out
     # whatever the number of input columns, and nothing is densified.
     cdef const floating* values = <const floating*>csr.values
@@ -269,7 +269,6 @@ cdef void csr_times_wt(const CsrRows* csr, Py_ssize_t batch, Py_ssize_t n_out,
     cdef floating* z
     for k in range(batch):
         z = Z + k * n_out
-        memset(z, 0, n_out * sizeof(floating))
         for p in range(csr.bounds[2 * k], csr.bounds[2 * k + 1]):
             v = values[p]
             i = csr.indices[p]
@@ -360,31 +359,34 @@ cdef double batch_pass(const NetSpec* net, floating* params,
     a_in = a_0
     lda = ld_0
 
-    # Forward: Z = A W^T by gemm, then bias and activation in one pass.
+    # Forward: Z = b + A W^T, the bias rows being gemm's C (beta = 1), then
+    # the activation. So BLAS does not zero C first (OpenBLAS does that a
+    # column at a time, a tenth of a small network's step) and no pass adds
+    # the bias afterwards.
     for l in range(L):
         n_in = net.sizes[l]
         n_out = net.sizes[l + 1]
         W = params + net.offsets[l]
         z = out if (l == L - 1 and out != NULL) else layer_acts(net, work, batch, l)
+        for j in range(n_out):
+            vec[j] = W[j * net.lds[l] + n_in]
+        for k in range(batch):
+            memcpy(z + k * n_out, vec, n_out * sizeof(floating))
         if l == 0 and csr != NULL:
             csr_times_wt(csr, batch, n_out, W, net.lds[0], z)
         else:
             gemm(False, True, <int>batch, <int>n_out, <int>n_in, <floating>1,
-                 a_in, <int>lda, W, <int>net.lds[l], <floating>0, z, <int>n_out)
+                 a_in, <int>lda, W, <int>net.lds[l], <floating>1, z, <int>n_out)
         if check_z0 and l == 0 and not all_finite(batch * n_out, z):
             # A NaN or infinity in the inputs reaches every pre-activation
             # of its row (inf * 0 is NaN): checking Z, already in cache,
             # stands in for a pass over the much wider inputs. The caller
             # tells a bad input from a finite one that overflowed.
             return NAN
-        for j in range(n_out):
-            vec[j] = W[j * net.lds[l] + n_in]
         if l < L - 1:
-            activate_rows(net.hidden, batch, n_out, vec, z)
+            activate_rows(net.hidden, batch, n_out, <floating*>NULL, z)
         else:
             for k in range(batch):
-                for j in range(n_out):
-                    z[k * n_out + j] += vec[j]
                 trow = NULL
                 if mode != MODE_FORWARD:
                     trow = T + (rows[k] if rows != NULL else k) * n_out
@@ -425,8 +427,10 @@ cdef double batch_pass(const NetSpec* net, floating* params,
         if l > 0:
             # Error for the layer below from the old weights, then the
             # derivative and the next bias gradient in one pass.
+            # (C zeroed here in one call rather than by BLAS, as above.)
+            memset(back, 0, batch * n_in * sizeof(floating))
             gemm(False, False, <int>batch, <int>n_in, <int>n_out, <floating>1,
-                 delta, <int>n_out, W, <int>net.lds[l], <floating>0, back,
+                 delta, <int>n_out, W, <int>net.lds[l], <floating>1, back,
                  <int>n_in)
             derivative_rows(net.hidden, batch, n_in, a_in, back, vec)
         # Weights: target += alpha delta^T A, written straight into target.
