@@ -1188,11 +1188,11 @@ class Network:
                       batch: int, solver: _Solver,
                       threads: int) -> Callable[[int, IndexArray, float], float]:
         # An epoch with momentum, Adam, alpha or sample weights: the solver
-        # kernels of nncore.sklearn (_core._sk_epoch), with the error as
+        # solver kernels nncore.sklearn uses too (_core._solver_epoch), with the error as
         # Network defines it. They do not stop on a non-finite value, so each
         # epoch starts from a copy of the weights it can go back to (the
         # optimizer state belongs to this fit call and goes with the error).
-        codes = _core._sk_codes()
+        codes = _core._solver_codes()
         adam = solver.optimizer == "adam"
         code = codes["adam"] if adam else codes["nesterov" if solver.nesterov else "sgd"]
         n_params = self._params.shape[0]
@@ -1211,16 +1211,18 @@ class Network:
         no_index = np.zeros(0, dtype=np.intp)
         no_data = np.zeros(0, dtype=self._dtype)
         backup = np.empty_like(self._params)
+        options = {"solver": code, "alpha": solver.alpha, "momentum": solver.momentum,
+                   "beta_1": solver.beta_1, "beta_2": solver.beta_2,
+                   "epsilon": solver.epsilon}
 
         def epoch(number: int, order: IndexArray, learning_rate: float) -> float:
             backup[...] = self._params
             try:
                 with _threads.limit(threads):
-                    total = _core._sk_epoch(
+                    total = _core._solver_epoch(
                         self._params, *self._spec(), codes["network"], X, no_data,
-                        no_index, no_index, T, weights, order, batch, code,
-                        solver.alpha, learning_rate, solver.momentum, solver.beta_1,
-                        solver.beta_2, solver.epsilon, t, s1, s2)
+                        no_index, no_index, T, weights, order, batch,
+                        dict(options, learning_rate=learning_rate), t, s1, s2)
             except BaseException:
                 # Ctrl-C mid-epoch leaves the weights of the last completed
                 # step; if those went non-finite earlier in the epoch, the

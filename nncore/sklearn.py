@@ -51,7 +51,7 @@ from ._validation import INT_MAX
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
-_CODES = _core._sk_codes()
+_CODES = _core._solver_codes()
 _HIDDEN = {"identity": _params.ACTIVATIONS["identity"],
            "logistic": _params.ACTIVATIONS["sigmoid"],
            "tanh": _params.ACTIVATIONS["tanh"],
@@ -178,7 +178,7 @@ class _CoreMLP:
         hidden, output, _ = self._nn_codes()
         dense, data, indices, indptr = _core_input(X, params.dtype, int(table[0, 0]))
         out = np.empty((X.shape[0], table[0, -1]), dtype=params.dtype)
-        _core._sk_forward(params, table, hidden, output, dense, data, indices,
+        _core._solver_forward(params, table, hidden, output, dense, data, indices,
                           indptr, out)
         return out
 
@@ -199,7 +199,7 @@ class _CoreMLP:
         alpha = float(self.alpha)
 
         def loss_grad(x: np.ndarray) -> tuple[float, np.ndarray]:
-            value = _core._sk_loss_grad(x, table, hidden, output, loss, dense, data,
+            value = _core._solver_loss_grad(x, table, hidden, output, loss, dense, data,
                                         indices, indptr, Y, sw, alpha, grad,
                                         _core.ROWS_PER_PASS)
             # L-BFGS-B keeps gradients between calls: hand it its own copy.
@@ -302,12 +302,15 @@ class _CoreMLP:
                     sample_idx = shuffle(sample_idx, random_state=self._random_state)
                 order = np.ascontiguousarray(sample_idx, dtype=np.intp)
                 try:
-                    accumulated_loss = _core._sk_epoch(
+                    accumulated_loss = _core._solver_epoch(
                         params, table, hidden, output, loss_code, dense, data, indices,
-                        indptr, Y, sw, order, batch_size, code, float(self.alpha),
-                        float(opt.learning_rate_init if adam else opt.learning_rate),
-                        float(self.momentum), float(self.beta_1), float(self.beta_2),
-                        float(self.epsilon), t, s1, s2)
+                        indptr, Y, sw, order, batch_size,
+                        {"solver": code, "alpha": float(self.alpha),
+                         "learning_rate": float(opt.learning_rate_init if adam
+                                                else opt.learning_rate),
+                         "momentum": float(self.momentum), "beta_1": float(self.beta_1),
+                         "beta_2": float(self.beta_2), "epsilon": float(self.epsilon)},
+                        t, s1, s2)
                 finally:
                     if adam and t[0] > 0:
                         opt.t = int(t[0])

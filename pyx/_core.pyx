@@ -22,6 +22,8 @@ cimport numpy as cnp
 
 from _defs cimport (NetSpec, ACT_IDENTITY, ACT_SIGMOID, ACT_TANH, ACT_RELU,
                     OUT_IDENTITY, OUT_SIGMOID, OUT_SOFTMAX, OUT_EXP,
+                    LOSS_SQUARED, LOSS_POISSON, LOSS_LOG, LOSS_BINARY_LOG,
+                    LOSS_NETWORK,
                     MODE_FORWARD, MODE_LOSS, MODE_BACKWARD, MODE_FORWARD_CHECKED,
                     STATUS_OK, STATUS_NONFINITE, SOLVER_GRADIENT, SOLVER_SGD,
                     SOLVER_NESTEROV, SOLVER_ADAM)
@@ -48,7 +50,7 @@ cdef Py_ssize_t WORK_PER_CHUNK = 1 << 23
 cdef Py_ssize_t STEP_SPLIT_WORK = 8 * WORK_PER_CHUNK
 
 # Mini-batch training forms a batch's gradient either sample by sample
-# through the hand-written loops (rows_batch_step, sk_batch), or by BLAS gemm
+# through the hand-written loops (rows_batch_step, solver_gradient), or by BLAS gemm
 # per layer over the batch. Which is faster depends on the CPU, its BLAS
 # kernels, the network and the batch size, so it is measured once per
 # process for each (shape, codes, dtype, batch size) on first use
@@ -1162,8 +1164,9 @@ cdef class Model:
 
 
 # ---------------------------------------------------------------------------
-# scikit-learn's solvers (nncore.sklearn): sample weights, the L2 penalty,
-# momentum, Nesterov and Adam, and the loss values scikit-learn reports
+# The solvers (Network's optimizers with their options, and nncore.sklearn):
+# sample weights, the L2 penalty, momentum, Nesterov and Adam, and the loss
+# values scikit-learn reports
 # ---------------------------------------------------------------------------
 # The mathematics is scikit-learn's (sklearn/neural_network/_multilayer_
 # perceptron.py, _base.py, _stochastic_optimizers.py), step for step, so that
@@ -1173,25 +1176,19 @@ cdef class Model:
 # weighted mean (from clipped probabilities for the log losses) plus
 # alpha / 2 ||W||^2 / sum_k sw_k.
 
-cdef enum SkLoss:
-    SK_SQUARED = 0      # half the weighted mean over samples and outputs of (y - p)^2
-    SK_POISSON = 1      # sum over outputs of the weighted mean of y log(y / p) - y + p
-    SK_LOG = 2          # softmax: -sum_j y_j log clip(p_j)
-    SK_BINARY_LOG = 3   # logistic: -sum_j y log clip(p) + (1 - y) log(1 - clip(p))
-    SK_NETWORK = 4      # nncore.Network's own error, from the logits (output_row)
-
-def _sk_codes():
-    """The codes of the scikit-learn section, for nncore.sklearn to check against."""
+def _solver_codes():
+    """The codes of the solvers' losses and steps (_defs.pxd), for nncore.network
+    and nncore.sklearn."""
     return {
         "out_exp": OUT_EXP,
-        "squared_error": SK_SQUARED, "poisson": SK_POISSON,
-        "log_loss": SK_LOG, "binary_log_loss": SK_BINARY_LOG, "network": SK_NETWORK,
+        "squared_error": LOSS_SQUARED, "poisson": LOSS_POISSON,
+        "log_loss": LOSS_LOG, "binary_log_loss": LOSS_BINARY_LOG, "network": LOSS_NETWORK,
         "gradient": SOLVER_GRADIENT, "sgd": SOLVER_SGD, "nesterov": SOLVER_NESTEROV,
         "adam": SOLVER_ADAM,
     }
 
 
-cdef double sk_loss(int kind, Py_ssize_t batch, Py_ssize_t n_out,
+cdef double batch_loss(int kind, Py_ssize_t batch, Py_ssize_t n_out,
                     const floating* P, const floating* Y,
                     const floating* sw) noexcept nogil:
     # The batch's weighted loss sum, to be divided by the weight sum.
@@ -1203,9 +1200,9 @@ cdef double sk_loss(int kind, Py_ssize_t batch, Py_ssize_t n_out,
         for j in range(n_out):
             p = P[k * n_out + j]
             y = Y[k * n_out + j]
-            if kind == SK_SQUARED:
+            if kind == LOSS_SQUARED:
                 s += (y - p) * (y - p)
-            elif kind == SK_POISSON:
+            elif kind == LOSS_POISSON:
                 if y != 0:
                     s += y * log(y / p)
                 s += p - y
@@ -1217,12 +1214,12 @@ cdef double sk_loss(int kind, Py_ssize_t batch, Py_ssize_t n_out,
                     p = 1 - eps
                 if y != 0:
                     s -= y * log(p)
-                if kind == SK_BINARY_LOG and y != 1:
+                if kind == LOSS_BINARY_LOG and y != 1:
                     s -= (1 - y) * log(1 - p)
         if sw != NULL:
             s *= sw[k]
         total += s
-    if kind == SK_SQUARED:
+    if kind == LOSS_SQUARED:
         total *= 0.5 / n_out
     return total
 
@@ -1275,7 +1272,7 @@ cdef inline nn_step_d step_d(const SolverStep* p) noexcept nogil:
     return q
 
 
-cdef double sk_update(const NetSpec* net, floating* params, floating* grad,
+cdef double solver_update(const NetSpec* net, floating* params, floating* grad,
                       floating* s1, floating* s2,
                       const SolverStep* p) noexcept nogil:
     """grad, the gradient of the weighted error sum, becomes scikit-learn's
@@ -1305,13 +1302,13 @@ cdef double sk_update(const NetSpec* net, floating* params, floating* grad,
     return sq
 
 
-cdef double sk_sample_step(const NetSpec* net, floating* params, int loss_kind,
+cdef double solver_sample_step(const NetSpec* net, floating* params, int loss_kind,
                            const floating* x, const floating* y, const floating* sw,
                            floating* s1, floating* s2, SolverStep step,
                            floating* work) noexcept nogil:
     """One step of the solver on one sample, fused: each layer's rows are
     read once, for the error of the layer below (from the old weights) and
-    the update. The same arithmetic as sk_batch + sk_update with batch 1;
+    the update. The same arithmetic as solver_gradient + solver_update with batch 1;
     returns the batch loss (scikit-learn's, penalty included)."""
     cdef Py_ssize_t L = net.n_layers, l, j, n_in, n_out, off
     cdef floating* delta = delta_buffer(net, work, 1, 0)
@@ -1331,10 +1328,10 @@ cdef double sk_sample_step(const NetSpec* net, floating* params, int loss_kind,
         qd = step_d(&step)
     loss = sample_forward(net, params, x, y, work, False)
     n_out = net.sizes[L]
-    if loss_kind == SK_NETWORK:
+    if loss_kind == LOSS_NETWORK:
         loss *= wk
     else:
-        loss = sk_loss(loss_kind, 1, n_out, a_out, y, sw)
+        loss = batch_loss(loss_kind, 1, n_out, a_out, y, sw)
     for j in range(n_out):
         delta[j] = a_out[j] - y[j]
         if sw != NULL:
@@ -1363,7 +1360,7 @@ cdef double sk_sample_step(const NetSpec* net, floating* params, int loss_kind,
     return loss / sw_sum + 0.5 * step.alpha * sq / sw_sum
 
 
-cdef void sk_gather(Py_ssize_t n_features, Py_ssize_t n_out, const floating* X,
+cdef void gather_batch(Py_ssize_t n_features, Py_ssize_t n_out, const floating* X,
                     const Py_ssize_t* x_indptr, const floating* Y,
                     const floating* sw, const Py_ssize_t* rows, Py_ssize_t first,
                     Py_ssize_t batch, floating* xb, Py_ssize_t* bounds,
@@ -1387,7 +1384,7 @@ cdef void sk_gather(Py_ssize_t n_features, Py_ssize_t n_out, const floating* X,
             swb[k] = sw[r]
 
 
-cdef double sk_batch(const NetSpec* net, floating* params, Py_ssize_t n_params,
+cdef double solver_gradient(const NetSpec* net, floating* params, Py_ssize_t n_params,
                      int loss_kind, const floating* xb, const CsrRows* csr,
                      const floating* yb, const floating* swb, Py_ssize_t batch,
                      bint by_rows, double* sw_sum, floating* grad,
@@ -1409,10 +1406,10 @@ cdef double sk_batch(const NetSpec* net, floating* params, Py_ssize_t n_params,
     if csr == NULL and (batch == 1 or by_rows):
         for k in range(batch):
             e = sample_forward(net, params, xb + k * n_in, yb + k * n_out, work, False)
-            if loss_kind == SK_NETWORK:
+            if loss_kind == LOSS_NETWORK:
                 loss += e * swb[k] if swb != NULL else e
             else:
-                loss += sk_loss(loss_kind, 1, n_out,
+                loss += batch_loss(loss_kind, 1, n_out,
                                 layer_acts(net, work, 1, net.n_layers - 1),
                                 yb + k * n_out, swb + k if swb != NULL else NULL)
             sample_backward_accumulate(net, params, xb + k * n_in, yb + k * n_out,
@@ -1421,13 +1418,13 @@ cdef double sk_batch(const NetSpec* net, floating* params, Py_ssize_t n_params,
         return loss
     e = batch_pass(net, params, xb, n_in, yb, swb, <Py_ssize_t*>NULL, batch,
                    MODE_BACKWARD, <floating>1, grad, <floating*>NULL, work, csr)
-    if loss_kind == SK_NETWORK:
+    if loss_kind == LOSS_NETWORK:
         return e
-    return sk_loss(loss_kind, batch, n_out,
+    return batch_loss(loss_kind, batch, n_out,
                    layer_acts(net, work, batch, net.n_layers - 1), yb, swb)
 
 
-cdef class _SkBuffers:
+cdef class _SolverBuffers:
     # One malloc for a call's gradient, gathered batch and work space.
     cdef void* block
     cdef Py_ssize_t* bounds     # CsrRows.bounds of a sparse batch
@@ -1441,12 +1438,12 @@ cdef class _SkBuffers:
         free(self.block)
 
 
-cdef _SkBuffers sk_buffers(const NetSpec* net, Py_ssize_t n_params,
+cdef _SolverBuffers solver_buffers(const NetSpec* net, Py_ssize_t n_params,
                            Py_ssize_t batch, size_t itemsize, bint sparse):
     # Sized for the input's kind: a sparse batch is read in place (2 indices
     # a row), never densified into batch x n_features entries. Checked
     # against the memory available before it is allocated.
-    cdef _SkBuffers b = _SkBuffers.__new__(_SkBuffers)
+    cdef _SolverBuffers b = _SolverBuffers.__new__(_SolverBuffers)
     cdef Py_ssize_t n_grad = n_params
     cdef Py_ssize_t n_x = 0 if sparse else batch * net.sizes[0]
     cdef Py_ssize_t n_y = batch * net.sizes[net.n_layers]
@@ -1486,14 +1483,14 @@ cdef bint csr_in_bounds(Py_ssize_t n_rows, Py_ssize_t n_cols, Py_ssize_t nnz,
     return True
 
 
-cdef sk_check(const NetSpec* net, Py_ssize_t n_rows, const floating[:, ::1] X,
+cdef check_solver_input(const NetSpec* net, Py_ssize_t n_rows, const floating[:, ::1] X,
               const floating[::1] x_data, const Py_ssize_t[::1] x_indices,
               const Py_ssize_t[::1] x_indptr, const floating[:, ::1] Y,
               Py_ssize_t n_sw):
     # The checks the disabled bounds checks would have made. X carries the
     # number of columns in CSR mode too (as an array of no rows), and every
     # CSR index is checked against the network's inputs here, whatever the
-    # caller checked: sk_gather writes row entries at those indices.
+    # caller checked: gather_batch writes row entries at those indices.
     check_cols(X.shape[1], net.sizes[0], "X")
     if x_indptr.shape[0] > 0:
         if x_indptr.shape[0] != n_rows + 1 or x_indices.shape[0] != x_data.shape[0]:
@@ -1512,12 +1509,12 @@ cdef sk_check(const NetSpec* net, Py_ssize_t n_rows, const floating[:, ::1] X,
         raise ValueError("sample_weight must have one entry per row")
 
 
-cdef void sk_pointers(const floating[:, ::1] X, const floating[::1] x_data,
+cdef void input_pointers(const floating[:, ::1] X, const floating[::1] x_data,
                       const Py_ssize_t[::1] x_indices, const Py_ssize_t[::1] x_indptr,
                       const floating** xp, const floating** dp,
                       const Py_ssize_t** ip, const Py_ssize_t** pp) noexcept:
-    # Where sk_gather reads X: the dense rows, or the CSR arrays (non-empty
-    # x_indptr); after sk_check. Pointers of empty arrays stay NULL.
+    # Where gather_batch reads X: the dense rows, or the CSR arrays (non-empty
+    # x_indptr); after check_solver_input. Pointers of empty arrays stay NULL.
     if x_indptr.shape[0] > 0:
         pp[0] = &x_indptr[0]
         if x_data.shape[0] > 0:
@@ -1527,16 +1524,38 @@ cdef void sk_pointers(const floating[:, ::1] X, const floating[::1] x_data,
         xp[0] = &X[0, 0]
 
 
-def _sk_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
-              int output, int loss_kind, const floating[:, ::1] X,
-              const floating[::1] x_data, const Py_ssize_t[::1] x_indices,
-              const Py_ssize_t[::1] x_indptr, const floating[:, ::1] Y,
-              const floating[::1] sw, const Py_ssize_t[::1] order,
-              Py_ssize_t batch, int solver, double alpha, double lr,
-              double momentum, double beta1, double beta2, double eps,
-              Py_ssize_t[::1] adam_t, floating[::1] s1, floating[::1] s2):
-    """One epoch of scikit-learn's sgd or adam solver, in place.
+cdef SolverStep solver_options(dict options) except *:
+    # A solver's step from its options (nncore.network, nncore.sklearn):
+    # "solver" (a code of _solver_codes), "alpha", "learning_rate",
+    # "momentum", "beta_1", "beta_2", "epsilon"; the batch's weight sum is
+    # set per step.
+    cdef SolverStep p
+    try:
+        p.solver = options["solver"]
+        p.alpha = options["alpha"]
+        p.lr = options["learning_rate"]
+        p.momentum = options["momentum"]
+        p.beta1 = options["beta_1"]
+        p.beta2 = options["beta_2"]
+        p.eps = options["epsilon"]
+    except KeyError as missing:
+        raise ValueError(f"solver options lack {missing}") from None
+    p.sw_sum = 1
+    if p.solver not in (SOLVER_SGD, SOLVER_NESTEROV, SOLVER_ADAM):
+        raise ValueError(f"unknown solver code {p.solver}")
+    return p
 
+
+def _solver_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
+                  int output, int loss_kind, const floating[:, ::1] X,
+                  const floating[::1] x_data, const Py_ssize_t[::1] x_indices,
+                  const Py_ssize_t[::1] x_indptr, const floating[:, ::1] Y,
+                  const floating[::1] sw, const Py_ssize_t[::1] order,
+                  Py_ssize_t batch, dict options, Py_ssize_t[::1] adam_t,
+                  floating[::1] s1, floating[::1] s2):
+    """One epoch of a solver (sgd with momentum or Nesterov, or adam), in place.
+
+    The solver and its parameters are ``options`` (see solver_options).
     Samples ``order`` (rows of X, or of the CSR matrix x_data, x_indices,
     x_indptr when x_indptr is not empty), ``batch`` at a time; Y holds the
     targets, sw the sample weights (empty: all 1). s1 and s2 are the solver's
@@ -1557,7 +1576,10 @@ def _sk_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
     cdef Py_ssize_t split, off, sub
     cdef double sub_sum
     cdef bint by_rows, sparse
-    cdef SolverStep step_params
+    cdef SolverStep step_params = solver_options(options)
+    cdef int solver = step_params.solver
+    cdef double alpha = step_params.alpha, lr = step_params.lr
+    cdef double beta1 = step_params.beta1, beta2 = step_params.beta2
     cdef CsrRows csr, sub_csr
     cdef const floating* xp = NULL
     cdef const floating* dp = NULL
@@ -1566,12 +1588,10 @@ def _sk_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
     cdef const floating* swp = NULL
     cdef floating* s1p = NULL
     cdef floating* s2p = NULL
-    cdef _SkBuffers b
-    sk_check(&net, n_rows, X, x_data, x_indices, x_indptr, Y, sw.shape[0])
+    cdef _SolverBuffers b
+    check_solver_input(&net, n_rows, X, x_data, x_indices, x_indptr, Y, sw.shape[0])
     if batch < 1:
         raise ValueError("batch must be positive")
-    if solver not in (SOLVER_SGD, SOLVER_NESTEROV, SOLVER_ADAM):
-        raise ValueError(f"unknown solver code {solver}")
     if s1.shape[0] != n_params or (solver == SOLVER_ADAM and s2.shape[0] != n_params):
         raise ValueError("solver state must have the layout of params")
     for k in range(n):
@@ -1580,8 +1600,8 @@ def _sk_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
     if n == 0:
         return 0.0
     sparse = x_indptr.shape[0] > 0
-    b = sk_buffers(&net, n_params, min(batch, n), sizeof(floating), sparse)
-    sk_pointers(X, x_data, x_indices, x_indptr, &xp, &dp, &ip, &pp)
+    b = solver_buffers(&net, n_params, min(batch, n), sizeof(floating), sparse)
+    input_pointers(X, x_data, x_indices, x_indptr, &xp, &dp, &ip, &pp)
     csr.values = dp
     csr.indices = ip
     csr.bounds = b.bounds
@@ -1590,16 +1610,10 @@ def _sk_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
     s1p = &s1[0]
     if solver == SOLVER_ADAM:
         s2p = &s2[0]
-    step_params.solver = solver
-    step_params.alpha = alpha
-    step_params.momentum = momentum
-    step_params.beta1 = beta1
-    step_params.beta2 = beta2
-    step_params.eps = eps
     by_rows = False
     if min(batch, n) > 1 and not sparse:
         # Measured on the epoch's first batch, gathered as the steps gather it.
-        sk_gather(n_features, n_out, xp, pp, &Y[0, 0], swp, &order[0], 0,
+        gather_batch(n_features, n_out, xp, pp, &Y[0, 0], swp, &order[0], 0,
                   min(batch, n), <floating*>b.xb, b.bounds, <floating*>b.yb,
                   <floating*>b.swb)
         by_rows = rows_beat_blas(&net, &params[0], <floating*>b.xb, n_features,
@@ -1613,7 +1627,7 @@ def _sk_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
         # leaves params, the solver's state and adam_t at the last one.
         todo = min(batch, n - pos)
         with nogil:
-            sk_gather(n_features, n_out, xp, pp, &Y[0, 0], swp, &order[pos], 0,
+            gather_batch(n_features, n_out, xp, pp, &Y[0, 0], swp, &order[pos], 0,
                       todo, <floating*>b.xb, b.bounds, <floating*>b.yb,
                       <floating*>b.swb)
             memset(b.grad, 0, n_params * sizeof(floating))
@@ -1627,7 +1641,7 @@ def _sk_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
             sub_csr.bounds = b.bounds + 2 * off
             with nogil:
                 fp_state = nn_flush_subnormals()
-                loss += sk_batch(&net, &params[0], n_params, loss_kind,
+                loss += solver_gradient(&net, &params[0], n_params, loss_kind,
                                  <floating*>b.xb + off * n_features,
                                  &sub_csr if sparse else <CsrRows*>NULL,
                                  <floating*>b.yb + off * n_out,
@@ -1645,7 +1659,7 @@ def _sk_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
                 step_params.lr = (lr * sqrt(1 - pow(beta2, <double>(t + 1)))
                                   / (1 - pow(beta1, <double>(t + 1))))
             step_params.sw_sum = sw_sum
-            sq = sk_update(&net, &params[0], <floating*>b.grad, s1p, s2p, &step_params)
+            sq = solver_update(&net, &params[0], <floating*>b.grad, s1p, s2p, &step_params)
             nn_restore_fp(fp_state)
         if solver == SOLVER_ADAM:
             t += 1
@@ -1660,7 +1674,7 @@ def _sk_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
                 if pos >= n:
                     break
                 todo = min(batch, n - pos)
-                sk_gather(n_features, n_out, xp, pp, &Y[0, 0], swp, &order[pos], 0,
+                gather_batch(n_features, n_out, xp, pp, &Y[0, 0], swp, &order[pos], 0,
                           todo, <floating*>b.xb, b.bounds, <floating*>b.yb,
                           <floating*>b.swb)
                 step_params.lr = lr
@@ -1668,20 +1682,20 @@ def _sk_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
                     t += 1
                     step_params.lr = lr * sqrt(1 - pow(beta2, <double>t)) / (1 - pow(beta1, <double>t))
                 if todo == 1 and not sparse:
-                    total += sk_sample_step(
+                    total += solver_sample_step(
                         &net, &params[0], loss_kind, <floating*>b.xb,
                         <floating*>b.yb, <floating*>b.swb if swp != NULL else <floating*>NULL,
                         s1p, s2p, step_params, <floating*>b.work)
                 else:
                     memset(b.grad, 0, n_params * sizeof(floating))
-                    loss = sk_batch(&net, &params[0], n_params, loss_kind,
+                    loss = solver_gradient(&net, &params[0], n_params, loss_kind,
                                     <floating*>b.xb, &csr if sparse else <CsrRows*>NULL,
                                     <floating*>b.yb,
                                     <floating*>b.swb if swp != NULL else <floating*>NULL,
                                     todo, by_rows, &sw_sum, <floating*>b.grad,
                                     <floating*>b.work)
                     step_params.sw_sum = sw_sum
-                    sq = sk_update(&net, &params[0], <floating*>b.grad, s1p, s2p,
+                    sq = solver_update(&net, &params[0], <floating*>b.grad, s1p, s2p,
                                    &step_params)
                     total += (loss / sw_sum + 0.5 * alpha * sq / sw_sum) * todo
                 pos += todo
@@ -1691,7 +1705,7 @@ def _sk_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
     return total
 
 
-def _sk_loss_grad(const floating[::1] params, const Py_ssize_t[:, ::1] layout,
+def _solver_loss_grad(const floating[::1] params, const Py_ssize_t[:, ::1] layout,
                   int hidden, int output, int loss_kind,
                   const floating[:, ::1] X, const floating[::1] x_data,
                   const Py_ssize_t[::1] x_indices, const Py_ssize_t[::1] x_indptr,
@@ -1716,16 +1730,16 @@ def _sk_loss_grad(const floating[::1] params, const Py_ssize_t[:, ::1] layout,
     cdef bint by_rows, sparse
     cdef SolverStep gradient_only
     cdef CsrRows csr
-    cdef _SkBuffers b
-    sk_check(&net, n_rows, X, x_data, x_indices, x_indptr, Y, sw.shape[0])
+    cdef _SolverBuffers b
+    check_solver_input(&net, n_rows, X, x_data, x_indices, x_indptr, Y, sw.shape[0])
     if grad.shape[0] != n_params:
         raise ValueError("grad must have the layout of params")
     if n_rows < 1 or batch < 1:
         raise ValueError("need at least one row and a positive batch")
     batch = min(batch, n_rows)
     sparse = x_indptr.shape[0] > 0
-    b = sk_buffers(&net, 0, batch, sizeof(floating), sparse)
-    sk_pointers(X, x_data, x_indices, x_indptr, &xp, &dp, &ip, &pp)
+    b = solver_buffers(&net, 0, batch, sizeof(floating), sparse)
+    input_pointers(X, x_data, x_indices, x_indptr, &xp, &dp, &ip, &pp)
     csr.values = dp
     csr.indices = ip
     csr.bounds = b.bounds
@@ -1734,7 +1748,7 @@ def _sk_loss_grad(const floating[::1] params, const Py_ssize_t[:, ::1] layout,
     by_rows = False
     if batch > 1 and not sparse:
         # Measured on the first batch, with grad (the output) as scratch.
-        sk_gather(n_features, n_out, xp, pp, &Y[0, 0], swp, <Py_ssize_t*>NULL, 0,
+        gather_batch(n_features, n_out, xp, pp, &Y[0, 0], swp, <Py_ssize_t*>NULL, 0,
                   batch, <floating*>b.xb, b.bounds, <floating*>b.yb, <floating*>b.swb)
         by_rows = rows_beat_blas(&net, <floating*>&params[0], <floating*>b.xb,
                                  n_features, <floating*>b.yb, n_out,
@@ -1743,10 +1757,10 @@ def _sk_loss_grad(const floating[::1] params, const Py_ssize_t[:, ::1] layout,
     while pos < n_rows:
         with nogil:
             todo = min(batch, n_rows - pos)
-            sk_gather(n_features, n_out, xp, pp, &Y[0, 0], swp, <Py_ssize_t*>NULL,
+            gather_batch(n_features, n_out, xp, pp, &Y[0, 0], swp, <Py_ssize_t*>NULL,
                       pos, todo, <floating*>b.xb, b.bounds, <floating*>b.yb,
                       <floating*>b.swb)
-            loss += sk_batch(&net, <floating*>&params[0], n_params, loss_kind,
+            loss += solver_gradient(&net, <floating*>&params[0], n_params, loss_kind,
                              <floating*>b.xb, &csr if sparse else <CsrRows*>NULL,
                              <floating*>b.yb,
                              <floating*>b.swb if swp != NULL else <floating*>NULL,
@@ -1761,12 +1775,12 @@ def _sk_loss_grad(const floating[::1] params, const Py_ssize_t[:, ::1] layout,
         gradient_only.sw_sum = sw_sum
         gradient_only.lr = gradient_only.momentum = 0
         gradient_only.beta1 = gradient_only.beta2 = gradient_only.eps = 0
-        sq = sk_update(&net, <floating*>&params[0], acc, <floating*>NULL,
+        sq = solver_update(&net, <floating*>&params[0], acc, <floating*>NULL,
                        <floating*>NULL, &gradient_only)
     return loss / sw_sum + 0.5 * alpha * sq / sw_sum
 
 
-def _sk_forward(const floating[::1] params, const Py_ssize_t[:, ::1] layout,
+def _solver_forward(const floating[::1] params, const Py_ssize_t[:, ::1] layout,
                 int hidden, int output, const floating[:, ::1] X,
                 const floating[::1] x_data, const Py_ssize_t[::1] x_indices,
                 const Py_ssize_t[::1] x_indptr, floating[:, ::1] out):
@@ -1781,14 +1795,14 @@ def _sk_forward(const floating[::1] params, const Py_ssize_t[:, ::1] layout,
     cdef const Py_ssize_t* pp = NULL
     cdef bint sparse
     cdef CsrRows csr
-    cdef _SkBuffers b
-    sk_check(&net, n_rows, X, x_data, x_indices, x_indptr, out, 0)
+    cdef _SolverBuffers b
+    check_solver_input(&net, n_rows, X, x_data, x_indices, x_indptr, out, 0)
     if n_rows == 0:
         return
     batch = min(FORWARD_ROWS, n_rows)
     sparse = x_indptr.shape[0] > 0
-    b = sk_buffers(&net, 0, batch, sizeof(floating), sparse)
-    sk_pointers(X, x_data, x_indices, x_indptr, &xp, &dp, &ip, &pp)
+    b = solver_buffers(&net, 0, batch, sizeof(floating), sparse)
+    input_pointers(X, x_data, x_indices, x_indptr, &xp, &dp, &ip, &pp)
     csr.values = dp
     csr.indices = ip
     csr.bounds = b.bounds
@@ -1798,7 +1812,7 @@ def _sk_forward(const floating[::1] params, const Py_ssize_t[:, ::1] layout,
             if sparse:
                 # Sparse rows stay sparse: the first layer's product is formed
                 # from their entries in place, one row or many.
-                sk_gather(n_features, n_out, xp, pp, <floating*>NULL, <floating*>NULL,
+                gather_batch(n_features, n_out, xp, pp, <floating*>NULL, <floating*>NULL,
                           <Py_ssize_t*>NULL, pos, todo, <floating*>NULL, b.bounds,
                           <floating*>NULL, <floating*>NULL)
                 batch_pass(&net, <floating*>&params[0], <floating*>NULL, n_features,

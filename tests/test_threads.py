@@ -166,7 +166,7 @@ def test_blas_runs_with_the_calls_threads_and_is_restored_after(
 
 
 def test_the_networks_threads_apply_and_the_calls_own_win(monkeypatch, idle_two_cores):
-    seen = record_blas_threads_in(monkeypatch, "_sk_epoch")
+    seen = record_blas_threads_in(monkeypatch, "_solver_epoch")
     X, y = make_data(n_samples=256)
     net = nncore.Network([256, 64, 10], seed=0, threads=1)
     net.fit(X, y, batch_size=32, optimizer="adam", learning_rate=1e-3)
