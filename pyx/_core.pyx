@@ -156,70 +156,102 @@ cdef double sample_forward(const NetSpec* net, const floating* params,
     return err
 
 
-cdef void sample_backward_update(const NetSpec* net, floating* params,
-                                 const floating* x, const floating* t,
-                                 floating lr, const floating* x_next,
-                                 floating* work) noexcept nogil:
-    # After sample_forward: backpropagate and update in one pass per layer.
-    # Each weight row is read once: its old values feed the error of the
-    # layer below and the row is updated while still in cache. No gradient
-    # is ever stored. With x_next != NULL the first layer's sweep also forms
-    # its pre-activations for the next sample (sample_forward's have_z0).
-    cdef Py_ssize_t l, j, n_in, n_out
+# How sample_backward treats each layer's weight rows.
+cdef enum Backward:
+    BACK_UPDATE = 0         # plain SGD, fused: params -= alpha * gradient
+    BACK_ACCUMULATE = 1     # grad += alpha * gradient, params unchanged
+    BACK_SOLVER = 2         # the solver's step (momentum, Nesterov, Adam), fused
+
+
+cdef double sample_backward(const NetSpec* net, floating* params,
+                            const floating* x, const floating* t,
+                            const floating* weight, int how, floating alpha,
+                            floating* grad, const floating* x_next,
+                            floating* s1, floating* s2, const void* step,
+                            floating* work) noexcept nogil:
+    """After sample_forward: backpropagate one sample, from the output down.
+
+    Each layer's weight rows are read once: their old values give the error
+    terms of the layer below, and the rows are then updated in place
+    (BACK_UPDATE, BACK_SOLVER) or their gradient added to grad
+    (BACK_ACCUMULATE) while still in cache; no gradient is stored for an
+    update. weight != NULL scales the sample's error terms (a sample
+    weight). BACK_UPDATE with x_next != NULL also forms the first layer's
+    pre-activations for the next sample in the same sweep (sample_forward's
+    have_z0). BACK_SOLVER takes the step's parameters in ``step`` (an
+    nn_step_f or nn_step_d) and the solver's state s1, s2, and returns
+    ||W||^2 before the step (for the penalty); the others return 0.
+    """
+    cdef Py_ssize_t l, j, n_in, n_out, off
     cdef floating* delta = delta_buffer(net, work, 1, 0)
     cdef floating* back = delta_buffer(net, work, 1, 1)
     cdef floating* swap
+    cdef floating* below
     cdef const floating* a_in
     cdef const floating* a_out = layer_acts(net, work, 1, net.n_layers - 1)
+    cdef double sq = 0
     for j in range(net.sizes[net.n_layers]):
         delta[j] = a_out[j] - t[j]          # canonical link: dE/dz = a - t
+        if weight != NULL:
+            delta[j] = delta[j] * weight[0]
     for l in range(net.n_layers - 1, -1, -1):
         n_in = net.sizes[l]
         n_out = net.sizes[l + 1]
+        off = net.offsets[l]
         a_in = x if l == 0 else layer_acts(net, work, 1, l - 1)
-        if l > 0:
-            backprop_update(n_out, n_in, net.lds[l], delta, lr, a_in,
-                            params + net.offsets[l], back)
-            derivative_rows(net.hidden, 1, n_in, a_in, back, <floating*>NULL)
-            swap = delta
-            delta = back
-            back = swap
+        below = back if l > 0 else <floating*>NULL
+        if how == BACK_UPDATE:
+            if l > 0:
+                backprop_update(n_out, n_in, net.lds[l], delta, alpha, a_in,
+                                params + off, back)
+            else:
+                # The first layer has no layer below: update only. Its step
+                # sizes go to the buffer the layer below would have used.
+                for j in range(n_out):
+                    back[j] = alpha * delta[j]
+                rows_update(n_out, n_in, net.lds[l], back, a_in, x_next,
+                            params + off, layer_acts(net, work, 1, 0))
+        elif how == BACK_ACCUMULATE:
+            accumulate(n_out, n_in, net.lds[l], delta, alpha, a_in, params + off,
+                       grad + off, below)
+        elif floating is float:
+            sq += nn_active.solver_sample_f(n_out, n_in, net.lds[l], delta, a_in,
+                                            params + off, s1 + off,
+                                            s2 + off if s2 != NULL else NULL,
+                                            below, <const nn_step_f*>step)
         else:
-            # The first layer has no layer below: update only. Its step
-            # sizes go to the buffer the layer below would have used.
-            for j in range(n_out):
-                back[j] = lr * delta[j]
-            rows_update(n_out, n_in, net.lds[l], back, a_in, x_next,
-                        params + net.offsets[l], layer_acts(net, work, 1, 0))
-
-
-cdef void sample_backward_accumulate(const NetSpec* net, const floating* params,
-                                     const floating* x, const floating* t,
-                                     floating alpha, floating* grad,
-                                     floating* work) noexcept nogil:
-    # After sample_forward: grad += alpha * the gradient of this sample's
-    # error, params unchanged. The hand-written mini-batch step, where BLAS's
-    # cost per call would dominate (rows_beat_blas).
-    cdef Py_ssize_t l, j, n_in, n_out
-    cdef floating* delta = delta_buffer(net, work, 1, 0)
-    cdef floating* back = delta_buffer(net, work, 1, 1)
-    cdef floating* swap
-    cdef const floating* a_in
-    cdef const floating* a_out = layer_acts(net, work, 1, net.n_layers - 1)
-    for j in range(net.sizes[net.n_layers]):
-        delta[j] = a_out[j] - t[j]
-    for l in range(net.n_layers - 1, -1, -1):
-        n_in = net.sizes[l]
-        n_out = net.sizes[l + 1]
-        a_in = x if l == 0 else layer_acts(net, work, 1, l - 1)
-        accumulate(n_out, n_in, net.lds[l], delta, alpha, a_in,
-                   params + net.offsets[l], grad + net.offsets[l],
-                   back if l > 0 else <floating*>NULL)
+            sq += nn_active.solver_sample_d(n_out, n_in, net.lds[l], delta, a_in,
+                                            params + off, s1 + off,
+                                            s2 + off if s2 != NULL else NULL,
+                                            below, <const nn_step_d*>step)
         if l > 0:
             derivative_rows(net.hidden, 1, n_in, a_in, back, <floating*>NULL)
             swap = delta
             delta = back
             back = swap
+    return sq
+
+
+cdef inline void sample_backward_update(const NetSpec* net, floating* params,
+                                        const floating* x, const floating* t,
+                                        floating lr, const floating* x_next,
+                                        floating* work) noexcept nogil:
+    # Online SGD's fused step: params -= lr * this sample's gradient.
+    sample_backward(net, params, x, t, <floating*>NULL, BACK_UPDATE, lr,
+                    <floating*>NULL, x_next, <floating*>NULL, <floating*>NULL,
+                    NULL, work)
+
+
+cdef inline void sample_backward_accumulate(const NetSpec* net, const floating* params,
+                                            const floating* x, const floating* t,
+                                            floating alpha, floating* grad,
+                                            floating* work) noexcept nogil:
+    # grad += alpha * this sample's gradient, params unchanged: the
+    # hand-written mini-batch step, where BLAS's cost per call would dominate
+    # (rows_beat_blas).
+    sample_backward(net, <floating*>params, x, t, <floating*>NULL, BACK_ACCUMULATE,
+                    alpha, grad, <floating*>NULL, <floating*>NULL, <floating*>NULL,
+                    NULL, work)
 
 
 cdef double rows_batch_step(const NetSpec* net, floating* params,
@@ -1303,60 +1335,33 @@ cdef double solver_update(const NetSpec* net, floating* params, floating* grad,
 
 
 cdef double solver_sample_step(const NetSpec* net, floating* params, int loss_kind,
-                           const floating* x, const floating* y, const floating* sw,
-                           floating* s1, floating* s2, SolverStep step,
-                           floating* work) noexcept nogil:
-    """One step of the solver on one sample, fused: each layer's rows are
-    read once, for the error of the layer below (from the old weights) and
-    the update. The same arithmetic as solver_gradient + solver_update with batch 1;
-    returns the batch loss (scikit-learn's, penalty included)."""
-    cdef Py_ssize_t L = net.n_layers, l, j, n_in, n_out, off
-    cdef floating* delta = delta_buffer(net, work, 1, 0)
-    cdef floating* back = delta_buffer(net, work, 1, 1)
-    cdef floating* swap
-    cdef floating* below
-    cdef const floating* a_in
-    cdef const floating* a_out = layer_acts(net, work, 1, L - 1)
+                               const floating* x, const floating* y, const floating* sw,
+                               floating* s1, floating* s2, SolverStep step,
+                               floating* work) noexcept nogil:
+    """One step of the solver on one sample, fused (sample_backward): the same
+    arithmetic as solver_gradient + solver_update with batch 1; returns the
+    batch loss (scikit-learn's, penalty included)."""
+    cdef Py_ssize_t n_out = net.sizes[net.n_layers]
     cdef floating wk = sw[0] if sw != NULL else <floating>1
-    cdef double loss, sq = 0, sw_sum = wk
+    cdef double loss, sq, sw_sum = wk
     cdef nn_step_f qf
     cdef nn_step_d qd
+    cdef const void* q
     step.sw_sum = wk
     if floating is float:
         qf = step_f(&step)
+        q = &qf
     else:
         qd = step_d(&step)
+        q = &qd
     loss = sample_forward(net, params, x, y, work, False)
-    n_out = net.sizes[L]
     if loss_kind == LOSS_NETWORK:
         loss *= wk
     else:
-        loss = batch_loss(loss_kind, 1, n_out, a_out, y, sw)
-    for j in range(n_out):
-        delta[j] = a_out[j] - y[j]
-        if sw != NULL:
-            delta[j] = delta[j] * wk
-    for l in range(L - 1, -1, -1):
-        n_in = net.sizes[l]
-        n_out = net.sizes[l + 1]
-        off = net.offsets[l]
-        a_in = x if l == 0 else layer_acts(net, work, 1, l - 1)
-        below = back if l > 0 else <floating*>NULL
-        if floating is float:
-            sq += nn_active.solver_sample_f(n_out, n_in, net.lds[l], delta, a_in,
-                                            params + off, s1 + off,
-                                            s2 + off if s2 != NULL else NULL,
-                                            below, &qf)
-        else:
-            sq += nn_active.solver_sample_d(n_out, n_in, net.lds[l], delta, a_in,
-                                            params + off, s1 + off,
-                                            s2 + off if s2 != NULL else NULL,
-                                            below, &qd)
-        if l > 0:
-            derivative_rows(net.hidden, 1, n_in, a_in, back, <floating*>NULL)
-            swap = delta
-            delta = back
-            back = swap
+        loss = batch_loss(loss_kind, 1, n_out, layer_acts(net, work, 1, net.n_layers - 1),
+                          y, sw)
+    sq = sample_backward(net, params, x, y, sw, BACK_SOLVER, 0, <floating*>NULL,
+                         <floating*>NULL, s1, s2, q, work)
     return loss / sw_sum + 0.5 * step.alpha * sq / sw_sum
 
 
