@@ -173,7 +173,7 @@ def _preprocessing(graph: _Graph, metadata: dict[str, Any],
             inputs.append(helper.make_tensor_value_info(name, TensorProto.STRING, ["N"]))
             index = graph.node("LabelEncoder", [name], f"{name}.index",
                                domain="ai.onnx.ml", keys_strings=categories,
-                               values_int64=list(range(len(categories))),
+                               values_int64s=list(range(len(categories))),
                                default_int64=-1)
             positions = graph.constant(f"{name}.positions",
                                        np.arange(len(categories), dtype=np.int64)[None, :])
