@@ -29,7 +29,7 @@ through the network. A classifier gives ``label`` (shape (N,), the class
 labels: int64 when every label is an integer, else strings) and
 ``probabilities`` (N, n_classes); a regression gives ``prediction`` (N,
 n_targets), float64 in the target's units. An output whose name a feature
-column already has gets ``_output`` appended. A graph cannot raise, so what
+column already has gets ``_`` appended. A graph cannot raise, so what
 ``nncore predict`` refuses (an unseen category by default, missing values
 for a model trained with ``--impute error``, text in a numeric column) is
 the caller's to check.
