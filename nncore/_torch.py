@@ -124,11 +124,11 @@ def from_torch(cls: type[Network], module: Any, seed: Seed) -> Network:
     activations = {name for _, _, name, _ in hidden}
     if len(activations) > 1:
         first = hidden[0]
-        for _, _, name, at in hidden:
+        for linear_at, linear, name, at in hidden:
             if name != first[2]:
-                where = _where(at, children[at]) if at >= 0 else \
-                    f"the layer after layer {first[0]}"
-                raise ValueError(f"{where}: nncore uses one activation for every hidden "
+                where = (f"{_where(at, children[at])}:" if at >= 0 else
+                         f"{_where(linear_at, linear)} has no activation after it, but")
+                raise ValueError(f"{where} nncore uses one activation for every hidden "
                                  f"layer; this module has {first[2]} and {name}")
     activation = activations.pop() if activations else "sigmoid"
     output = groups[-1][2]
