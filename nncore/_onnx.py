@@ -69,7 +69,7 @@ _ACTIVATION_OPS = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "Relu", "identi
 def require_onnx(what: str = "Network.to_onnx") -> Any:
     """The onnx module, or an ImportError that says how to install it."""
     try:
-        import onnx
+        import onnx  # type: ignore[import-not-found,import-untyped,unused-ignore]
     except ImportError as exc:
         raise ImportError(f"{what} needs the onnx package: pip install "
                           "'nncore[onnx]'") from exc
@@ -112,7 +112,8 @@ class _Graph:
     def node(self, op: str, inputs: list[str], wanted: str, *, output: str | None = None,
              domain: str | None = None, **attributes: Any) -> str:
         out = output if output is not None else self.name(wanted)
-        self.nodes.append(self.helper.make_node(op, inputs, [out], name=self.name(f"{op}_{out}"),
+        self.nodes.append(self.helper.make_node(op, inputs, [out],
+                                                name=self.name(f"{op}_{out}"),
                                                 domain=domain, **attributes))
         return out
 
@@ -129,7 +130,7 @@ def _network(graph: _Graph, net: Network, x: str, output: str) -> None:
         h = graph.node("Gemm", [h, w, b], f"layer{l}.z", transB=1,
                        output=output if last and op is None else None)
         if op is not None:
-            attributes = {"axis": 1} if op == "Softmax" else {}
+            attributes: dict[str, Any] = {"axis": 1} if op == "Softmax" else {}
             h = graph.node(op, [h], f"layer{l}.{op.lower()}",
                            output=output if last else None, **attributes)
 

@@ -20,6 +20,7 @@ The converters read only the fitted attributes scikit-learn's own
 """
 from __future__ import annotations
 
+import importlib
 from types import SimpleNamespace
 from typing import Any
 
@@ -29,6 +30,11 @@ _OPS = {"identity": None, "logistic": "Sigmoid", "tanh": "Tanh", "relu": "Relu",
         "softmax": "Softmax", "exp": "Exp"}
 CLASSIFIER_ALIAS = "NncoreMLPClassifier"
 REGRESSOR_ALIAS = "NncoreMLPRegressor"
+
+
+def _module(name: str) -> Any:
+    """``skl2onnx.<name>`` (skl2onnx itself for ""), imported when used."""
+    return importlib.import_module("skl2onnx" + (f".{name}" if name else ""))
 
 
 def _check_activations(model: Any) -> None:
@@ -53,10 +59,8 @@ def _multilabel(model: Any) -> bool:
 
 
 def _classifier_shape(operator: Any) -> None:
-    from skl2onnx.common.data_types import Int64TensorType
-    from skl2onnx.common.shape_calculator import calculate_linear_classifier_output_shapes
-
-    calculate_linear_classifier_output_shapes(operator)
+    Int64TensorType = _module("common.data_types").Int64TensorType
+    _module("common.shape_calculator").calculate_linear_classifier_output_shapes(operator)
     model = operator.raw_operator
     if _multilabel(model):
         # One 0/1 column per label, as scikit-learn's predict gives.
@@ -65,11 +69,6 @@ def _classifier_shape(operator: Any) -> None:
 
 
 def _convert_classifier(scope: Any, operator: Any, container: Any) -> None:
-    from skl2onnx.operator_converters.multilayer_perceptron import (
-        convert_sklearn_mlp_classifier,
-    )
-    from skl2onnx.proto import onnx_proto
-
     model = operator.raw_operator
     _check_activations(model)
     if _multilabel(model):
@@ -84,19 +83,20 @@ def _convert_classifier(scope: Any, operator: Any, container: Any) -> None:
         container.add_node("Greater", [p, half], above,
                            name=scope.get_unique_operator_name("Greater"))
         container.add_node("Cast", above, operator.outputs[0].full_name,
-                           to=onnx_proto.TensorProto.INT64,
+                           to=_module("proto").onnx_proto.TensorProto.INT64,
                            name=scope.get_unique_operator_name("Cast"))
         return
+    mlp = _module("operator_converters.multilayer_perceptron")
     operator.raw_operator = _plain_classifier(model)
     try:
-        convert_sklearn_mlp_classifier(scope, operator, container)
+        mlp.convert_sklearn_mlp_classifier(scope, operator, container)
     finally:
         operator.raw_operator = model
 
 
 def _regressor_shape(operator: Any) -> None:
-    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
-
+    types = _module("common.data_types")
+    DoubleTensorType, FloatTensorType = types.DoubleTensorType, types.FloatTensorType
     kind = type(operator.inputs[0].type)
     kind = kind if kind in (FloatTensorType, DoubleTensorType) else FloatTensorType
     n = operator.inputs[0].get_first_dimension()
@@ -105,10 +105,8 @@ def _regressor_shape(operator: Any) -> None:
 
 def _proto(operator: Any) -> int:
     # The input's float type (float32 for anything else), as skl2onnx's MLP converter.
-    from skl2onnx.common.data_types import guess_proto_type
-    from skl2onnx.proto import onnx_proto
-
-    proto = guess_proto_type(operator.inputs[0].type)
+    onnx_proto = _module("proto").onnx_proto
+    proto = _module("common.data_types").guess_proto_type(operator.inputs[0].type)
     return int(proto) if proto == onnx_proto.TensorProto.DOUBLE else \
         int(onnx_proto.TensorProto.FLOAT)
 
@@ -116,8 +114,7 @@ def _proto(operator: Any) -> int:
 def _layers(scope: Any, container: Any, model: Any, x: str, proto: int, output: str) -> None:
     """The network of ``model`` from the value ``x`` to ``output``: Cast, then
     per layer Gemm and the activation node."""
-    from skl2onnx.proto import onnx_proto
-
+    onnx_proto = _module("proto").onnx_proto
     dtype = np.float64 if proto == onnx_proto.TensorProto.DOUBLE else np.float32
     h = scope.get_unique_variable_name("mlp_input")
     container.add_node("Cast", x, h, to=proto, name=scope.get_unique_operator_name("Cast"))
@@ -153,7 +150,7 @@ def _convert_regressor(scope: Any, operator: Any, container: Any) -> None:
 def register() -> None:
     """Register nncore.sklearn's MLPClassifier and MLPRegressor with skl2onnx."""
     try:
-        from skl2onnx import update_registered_converter
+        update_registered_converter = _module("").update_registered_converter
     except ImportError as exc:
         raise ImportError("converting nncore.sklearn's estimators needs skl2onnx: pip "
                           "install skl2onnx") from exc

@@ -11,12 +11,12 @@ the softmax output to ``Softmax(dim=1)``. PyTorch is imported only here.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from . import _validation
-from ._typing import Seed
+from ._typing import Activation, Output, Seed
 
 if TYPE_CHECKING:
     from .network import Network
@@ -26,7 +26,7 @@ _DTYPES = {"float32": "float32", "float64": "float64"}
 
 def _require_torch(what: str) -> Any:
     try:
-        import torch
+        import torch  # type: ignore[import-not-found,import-untyped,unused-ignore]
     except ImportError as exc:
         raise ImportError(f"{what} needs PyTorch: pip install torch") from exc
     return torch
@@ -159,7 +159,8 @@ def from_torch(cls: type[Network], module: Any, seed: Seed) -> Network:
         raise ValueError(f"{_where(len(children) - 1, children[-1])}: a softmax over "
                          "one unit is always 1; nncore needs at least 2 (use Sigmoid)")
     _validation.check_layer_sizes(sizes)
-    net = cls(sizes, activation=activation, output=output, dtype=dtypes.pop(), seed=seed)
+    net = cls(sizes, activation=cast(Activation, activation), output=cast(Output, output),
+              dtype=dtypes.pop(), seed=seed)
     for l, (weight, bias) in enumerate(arrays):
         net.weights[l][...] = weight.T
         net.biases[l][...] = bias

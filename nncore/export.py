@@ -38,9 +38,8 @@ def register_skl2onnx() -> None:
     >>> from nncore.sklearn import MLPClassifier               # doctest: +SKIP
     >>> from nncore.export import register_skl2onnx            # doctest: +SKIP
     >>> register_skl2onnx()                                    # doctest: +SKIP
-    >>> X, y = np.random.default_rng(0).normal(size=(50, 3)), np.arange(50) % 2
-    >>> model = make_pipeline(StandardScaler(), MLPClassifier(max_iter=20)).fit(X, y)
-    ... # doctest: +SKIP
+    >>> X, y = np.random.default_rng(0).random((50, 3)), np.arange(50) % 2  # doctest: +SKIP
+    >>> model = make_pipeline(StandardScaler(), MLPClassifier()).fit(X, y)  # doctest: +SKIP
     >>> onx = skl2onnx.to_onnx(model, X[:1], options={"zipmap": False})  # doctest: +SKIP
     """
     from . import _skl2onnx

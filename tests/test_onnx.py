@@ -394,3 +394,15 @@ def test_skl2onnx_converts_nncore_regressors(skl2onnx, loss, n_targets, dtype, r
     assert out.shape == (80, n_targets)
     assert_close(out, model.predict(X).reshape(80, n_targets), dtype)
 
+
+
+def test_the_docstring_example_runs(tmp_path, monkeypatch):
+    # Skipped by the doctest run (which has no onnx); run here, unskipped.
+    import doctest
+    import re
+    monkeypatch.chdir(tmp_path)
+    doc = re.sub(r"\s*# doctest: \+SKIP", "", nncore.Network.to_onnx.__doc__)
+    test = doctest.DocTestParser().get_doctest(doc, {}, "to_onnx", None, 0)
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    runner.run(test)
+    assert runner.summarize(verbose=False) == (0, 6)

@@ -177,3 +177,15 @@ def test_without_torch_the_error_says_what_to_install(tmp_path):
     assert result.stdout.splitlines() == [
         "Network.to_torch needs PyTorch: pip install torch",
         "Network.from_torch needs PyTorch: pip install torch"]
+
+
+@pytest.mark.parametrize("method", ["to_torch", "from_torch"])
+def test_the_docstring_examples_run(method):
+    # Skipped by the doctest run (which has no PyTorch); run here, unskipped.
+    import doctest
+    import re
+    doc = re.sub(r"\s*# doctest: \+SKIP", "", getattr(nncore.Network, method).__doc__)
+    test = doctest.DocTestParser().get_doctest(doc, {}, method, None, 0)
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    runner.run(test)
+    assert runner.summarize(verbose=False) == (0, 3)
