@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import _io
+from . import _io, _preprocess
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -59,6 +59,8 @@ if TYPE_CHECKING:
 MIN_OPSET = 13
 #: The ai.onnx.ml opset of LabelEncoder with string keys and int64 values.
 ML_OPSET = 2
+#: The metadata format of a model written by ``nncore train``.
+CLI_FORMAT = "nncore-cli-model"
 #: Largest ONNX file protobuf can write in one piece.
 MAX_PROTO_BYTES = 2**31 - 1
 
@@ -190,6 +192,27 @@ def _preprocessing(graph: _Graph, metadata: dict[str, Any],
     return inputs, graph.node("Concat", encoded, "encoded", axis=1)
 
 
+def _cli_metadata(net: Network) -> dict[str, Any] | None:
+    """The metadata of a model written by ``nncore train``, checked against
+    the network, or None for any other network."""
+    metadata = net.metadata
+    if not (isinstance(metadata, Mapping) and metadata.get("format") == CLI_FORMAT):
+        return None
+    from .cli import _meta
+
+    try:
+        _meta._check(dict(metadata))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"metadata: damaged command-line metadata ({exc}); export "
+                         "with preprocessing=False for the bare network") from None
+    n_inputs, n_outputs = _preprocess.n_encoded(metadata["inputs"]), _meta.n_outputs(metadata)
+    if (n_inputs, n_outputs) != (net.layer_sizes[0], net.layer_sizes[-1]):
+        raise ValueError(f"metadata: it describes {n_inputs} inputs and {n_outputs} "
+                         f"outputs, but the network has {net.layer_sizes[0]} and "
+                         f"{net.layer_sizes[-1]}")
+    return dict(metadata)
+
+
 def build(net: Network, opset: int = 17, preprocessing: bool = True) -> Any:
     """The ONNX ModelProto of ``net`` (see the module docstring)."""
     onnx = require_onnx()
@@ -200,7 +223,7 @@ def build(net: Network, opset: int = 17, preprocessing: bool = True) -> Any:
     elem = TensorProto.FLOAT if net.dtype == np.float32 else TensorProto.DOUBLE
     n_in, n_out = net.layer_sizes[0], net.layer_sizes[-1]
     metadata = net.metadata if isinstance(net.metadata, Mapping) else {}
-    cli = net._cli_metadata() if preprocessing else None
+    cli = _cli_metadata(net) if preprocessing else None
     opsets = [helper.make_opsetid("", opset)]
     props = {"nncore.layer_sizes": json.dumps(list(net.layer_sizes)),
              "nncore.activation": net.activation, "nncore.output": net.output,

@@ -294,6 +294,29 @@ def test_output_names_give_way_to_feature_columns():
     assert label.dtype == np.int64 and label.tolist() == [[3, 7][k] for k in P.argmax(1)]
 
 
+def test_damaged_or_mismatched_cli_metadata_is_refused():
+    net = nncore.Network([2, 3, 2], seed=0)
+    meta = {"format": "nncore-cli-model", "version": 2, "task": "classification",
+            "inputs": [{"name": "a", "kind": "numeric", "fill": 0.0, "mean": 0.0,
+                        "scale": 1.0}],
+            "classes": ["x", "y"], "targets": ["t"], "positional": False,
+            "n_columns": 2, "impute": "mean"}
+    net.metadata = meta
+    with pytest.raises(ValueError, match="metadata: it describes 1 inputs and 2 outputs, "
+                                         "but the network has 2 and 2"):
+        net.to_onnx()
+    net.metadata = {**meta, "inputs": [{"name": "a", "kind": "text"}]}
+    with pytest.raises(ValueError, match="metadata: damaged command-line metadata "
+                                         r"\(unknown input kind 'text'\)"):
+        net.to_onnx()
+    assert [i.name for i in net.to_onnx(preprocessing=False).graph.input] == ["X"]
+    unnamed = {"name": "", "kind": "numeric", "fill": 0.0, "mean": 0.0, "scale": 1.0}
+    net.metadata = {**meta, "inputs": [meta["inputs"][0], unnamed]}
+    with pytest.raises(ValueError, match="a feature column without a name cannot be an "
+                                         "ONNX input"):
+        net.to_onnx()
+
+
 def test_export_command_errors_are_one_line(cli_models, tmp_path):
     folder, _ = cli_models
     (tmp_path / "folder.onnx").mkdir()
