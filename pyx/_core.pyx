@@ -55,6 +55,19 @@ cdef Py_ssize_t STEP_SPLIT_WORK = 8 * WORK_PER_CHUNK
 # (rows_beat_blas), on synthetic data, and cached here.
 cdef dict _train_rows_cache = {}
 
+# The BLAS threads nncore's calls currently run with (nncore._threads tells
+# it): part of every measured choice's cache key, since both the timing and
+# the rounding of BLAS products depend on it. So a run with threads=1 takes
+# the same paths, and gives the same bits, whatever other runs in the
+# process did with more threads.
+cdef int blas_threads = 1
+
+
+def _note_blas_threads(int threads):
+    """Record the BLAS threads in effect (nncore._threads, on each change)."""
+    global blas_threads
+    blas_threads = threads
+
 # Path choices of forward and _train_epoch: measured, or forced (tests and
 # benchmarks/crossover.py), which use these names.
 PATH_AUTO, PATH_BLAS, PATH_ROWS = -1, 0, 1
@@ -68,12 +81,14 @@ from time import perf_counter as _perf_counter
 # ---------------------------------------------------------------------------
 # Workspace layout (one flat array, allocated by Python, sized by this code)
 # ---------------------------------------------------------------------------
-# For a batch capacity B:  [acts_0 | ... | acts_{L-1} | delta | delta' | gather | vec]
+# For a batch capacity B:  [acts_0 | ... | acts_{L-1} | delta | delta' | vec | gather]
 #   acts_l   B * sizes[l+1]   activations of layer l (row k = sample k)
 #   delta    B * width        error terms of the layer being processed
 #   delta'   B * width        error terms of the layer below
-#   gather   B * sizes[0]     shuffled input rows copied together for BLAS
 #   vec      width            bias column / column sums of delta
+#   gather   B * sizes[0]     shuffled input rows copied together for BLAS;
+#                             absent when the input is sparse (CSR rows are
+#                             never densified: sparse_workspace_size)
 # where width = max(sizes[1:]). Per-sample training uses the same layout, B = 1.
 
 cdef Py_ssize_t max_width(const NetSpec* net) noexcept nogil:
@@ -89,6 +104,11 @@ cdef Py_ssize_t workspace_size(const NetSpec* net, Py_ssize_t batch) noexcept no
     for l in range(1, net.n_layers + 1):
         units += net.sizes[l]
     return batch * (units + 2 * width + net.sizes[0]) + width
+
+
+cdef Py_ssize_t sparse_workspace_size(const NetSpec* net, Py_ssize_t batch) noexcept nogil:
+    # The layout above without its gather block.
+    return workspace_size(net, batch) - batch * net.sizes[0]
 
 
 cdef inline floating* layer_acts(const NetSpec* net, floating* work,
@@ -229,16 +249,65 @@ cdef double rows_batch_step(const NetSpec* net, floating* params,
 # Batch kernel (mini-batches, inference, loss and gradients) through BLAS
 # ---------------------------------------------------------------------------
 
+ctypedef struct CsrRows:
+    # A batch of rows of a CSR matrix, read where they are: sample k's entries
+    # are values[p] in columns indices[p], p in [bounds[2k], bounds[2k + 1]).
+    const void* values          # float or double: the dtype of the call
+    const Py_ssize_t* indices
+    const Py_ssize_t* bounds
+
+
+cdef void csr_times_wt(const CsrRows* csr, Py_ssize_t batch, Py_ssize_t n_out,
+                       const floating* W, Py_ssize_t ldw,
+                       floating* Z) noexcept nogil:
+    # Z (batch, n_out) := X W^T for the batch's CSR rows X: one column of W
+    # (stride ldw) per stored entry, so the cost is the entries times n_out
+    # whatever the number of input columns, and nothing is densified.
+    cdef const floating* values = <const floating*>csr.values
+    cdef Py_ssize_t k, p, j, i
+    cdef floating v
+    cdef floating* z
+    for k in range(batch):
+        z = Z + k * n_out
+        memset(z, 0, n_out * sizeof(floating))
+        for p in range(csr.bounds[2 * k], csr.bounds[2 * k + 1]):
+            v = values[p]
+            i = csr.indices[p]
+            for j in range(n_out):
+                z[j] += v * W[j * ldw + i]
+
+
+cdef void csr_scatter(const CsrRows* csr, Py_ssize_t batch, Py_ssize_t n_out,
+                      floating alpha, const floating* delta, floating* G,
+                      Py_ssize_t ldg) noexcept nogil:
+    # G (n_out, ldg) += alpha delta^T X for the batch's CSR rows X: only the
+    # columns of G named by the batch's entries are touched.
+    cdef const floating* values = <const floating*>csr.values
+    cdef Py_ssize_t k, p, j, i
+    cdef floating v
+    cdef const floating* d
+    for k in range(batch):
+        d = delta + k * n_out
+        for p in range(csr.bounds[2 * k], csr.bounds[2 * k + 1]):
+            v = alpha * values[p]
+            i = csr.indices[p]
+            for j in range(n_out):
+                G[j * ldg + i] += v * d[j]
+
+
 cdef double batch_pass(const NetSpec* net, floating* params,
                        const floating* X, Py_ssize_t ldx, const floating* T,
                        const floating* sw, const Py_ssize_t* rows,
                        Py_ssize_t batch, int mode,
                        floating alpha, floating* target, floating* out,
-                       floating* work) noexcept nogil:
+                       floating* work, const CsrRows* csr) noexcept nogil:
     """Forward a batch and, for MODE_BACKWARD, add alpha * gradient to target.
 
     Sample k of the batch is row rows[k] of X (and of T and sw), or row k
-    when rows is NULL. With sw != NULL each sample's error terms are weighted
+    when rows is NULL. With csr != NULL the inputs are its sparse rows
+    instead (rows must be NULL, X is not read, and work may lack the gather
+    block: sparse_workspace_size); the first layer's products then stay
+    sparse. With sw != NULL each sample's error terms are weighted
     by sw, and so is the returned error. The gradient is that of the summed
     error; target may be params itself (in-place update: alpha = -lr /
     batch), or a gradient buffer of the same layout. Each layer's error for the layer below is computed from its
@@ -253,8 +322,8 @@ cdef double batch_pass(const NetSpec* net, floating* params,
     cdef const floating* a_0        # the batch's input rows, and their stride
     cdef Py_ssize_t ld_0
     cdef const floating* trow
-    cdef floating* gather = delta_buffer(net, work, batch, 2)
-    cdef floating* vec = gather + batch * net.sizes[0]
+    cdef floating* vec = delta_buffer(net, work, batch, 2)
+    cdef floating* gather = vec + width
     cdef floating* delta = delta_buffer(net, work, batch, 0)
     cdef floating* back = delta_buffer(net, work, batch, 1)
     cdef floating* swap
@@ -268,7 +337,10 @@ cdef double batch_pass(const NetSpec* net, floating* params,
 
     # Input rows: used in place when they are consecutive in X (no shuffle),
     # otherwise copied once into a contiguous block for BLAS.
-    if rows != NULL:
+    if csr != NULL:
+        a_0 = NULL
+        ld_0 = 0
+    elif rows != NULL:
         for k in range(1, batch):
             if rows[k] != rows[0] + k:
                 consecutive = False
@@ -294,8 +366,11 @@ cdef double batch_pass(const NetSpec* net, floating* params,
         n_out = net.sizes[l + 1]
         W = params + net.offsets[l]
         z = out if (l == L - 1 and out != NULL) else layer_acts(net, work, batch, l)
-        gemm(False, True, <int>batch, <int>n_out, <int>n_in, <floating>1,
-             a_in, <int>lda, W, <int>net.lds[l], <floating>0, z, <int>n_out)
+        if l == 0 and csr != NULL:
+            csr_times_wt(csr, batch, n_out, W, net.lds[0], z)
+        else:
+            gemm(False, True, <int>batch, <int>n_out, <int>n_in, <floating>1,
+                 a_in, <int>lda, W, <int>net.lds[l], <floating>0, z, <int>n_out)
         if check_z0 and l == 0 and not all_finite(batch * n_out, z):
             # A NaN or infinity in the inputs reaches every pre-activation
             # of its row (inf * 0 is NaN): checking Z, already in cache,
@@ -355,9 +430,13 @@ cdef double batch_pass(const NetSpec* net, floating* params,
                  <int>n_in)
             derivative_rows(net.hidden, batch, n_in, a_in, back, vec)
         # Weights: target += alpha delta^T A, written straight into target.
-        gemm(True, False, <int>n_out, <int>n_in, <int>batch, alpha,
-             delta, <int>n_out, a_in, <int>lda, <floating>1,
-             target + net.offsets[l], <int>net.lds[l])
+        if l == 0 and csr != NULL:
+            csr_scatter(csr, batch, n_out, alpha, delta, target + net.offsets[0],
+                        net.lds[0])
+        else:
+            gemm(True, False, <int>n_out, <int>n_in, <int>batch, alpha,
+                 delta, <int>n_out, a_in, <int>lda, <floating>1,
+                 target + net.offsets[l], <int>net.lds[l])
         swap = delta
         delta = back
         back = swap
@@ -374,7 +453,7 @@ cdef bint rows_beat_blas(const NetSpec* net, floating* params, const floating* X
                          floating* work) except -1:
     """Whether a batch's gradient is formed faster sample by sample through
     the row loops than by BLAS, measured once per process for each shape,
-    codes, dtype and batch size (cached in _train_rows_cache) on the
+    codes, dtype, batch size and BLAS threads (cached in _train_rows_cache) on the
     caller's own buffers: the parameters (read), the first batch of the
     caller's rows of X and T (rows == NULL: the first rows), grad (written:
     scratch of the parameters' size, which the row path needs anyway) and
@@ -385,7 +464,7 @@ cdef bint rows_beat_blas(const NetSpec* net, floating* params, const floating* X
     cdef bytes shape = (<char*>net.sizes)[:(net.n_layers + 1) * sizeof(Py_ssize_t)]
     cdef int hidden = net.hidden, output = net.output
     cdef bint is_double = floating is double
-    key = (shape, hidden, output, is_double, batch)
+    key = (shape, hidden, output, is_double, batch, blas_threads)
     cdef Py_ssize_t n_params = 0, l
     cached = _train_rows_cache.get(key)
     if cached is not None:
@@ -446,7 +525,8 @@ cdef double time_gradient(const NetSpec* net, floating* params,
                                                <floating>1, grad, work)
             else:
                 batch_pass(net, params, X, ldx, T, <floating*>NULL, rows, count,
-                           MODE_BACKWARD, <floating>1, grad, <floating*>NULL, work)
+                           MODE_BACKWARD, <floating>1, grad, <floating*>NULL, work,
+                           <CsrRows*>NULL)
         best = min(best, _perf_counter() - start)
     return best
 
@@ -583,7 +663,7 @@ def _loss_grad(floating[::1] params, const Py_ssize_t[:, ::1] layout,
                               &T[start, 0], <floating*>NULL, <Py_ssize_t*>NULL, todo,
                               MODE_BACKWARD if want_grad else MODE_LOSS,
                               alpha, &grad[0] if want_grad else <floating*>NULL,
-                              <floating*>NULL, &work[0])
+                              <floating*>NULL, &work[0], <CsrRows*>NULL)
         start += todo
         PyErr_CheckSignals()
     return err
@@ -624,7 +704,7 @@ cdef tuple split_steps(const NetSpec* net, floating* params, Py_ssize_t n_params
                     err = batch_pass(net, params, &X[0, 0], X.shape[1], &T[0, 0],
                                      <floating*>NULL, &order[pos + off], sub,
                                      MODE_BACKWARD, <floating>(-lr / todo), grad,
-                                     <floating*>NULL, work)
+                                     <floating*>NULL, work, <CsrRows*>NULL)
             if not isfinite(err):
                 return total, pos, STATUS_NONFINITE
             step_total += err
@@ -741,7 +821,7 @@ def _train_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout,
                         err = batch_pass(&net, &params[0], &X[0, 0], X.shape[1],
                                          &T[0, 0], <floating*>NULL, &order[pos], todo, MODE_BACKWARD,
                                          <floating>(-lr / todo), &params[0],
-                                         <floating*>NULL, &work[0])
+                                         <floating*>NULL, &work[0], <CsrRows*>NULL)
                     if not isfinite(err):
                         status = STATUS_NONFINITE
                         break
@@ -855,7 +935,7 @@ cdef int forward_rows(const NetSpec* net, Py_ssize_t n_params,
                                       <floating*>NULL, <floating*>NULL,
                                       <Py_ssize_t*>NULL, todo,
                                       MODE_FORWARD_CHECKED, 0, <floating*>NULL,
-                                      out + k * n_out, work)):
+                                      out + k * n_out, work, <CsrRows*>NULL)):
                     # Non-finite first-layer sums: bad inputs, or finite
                     # inputs large enough to overflow them.
                     if not all_finite(todo * n_in, X + k * n_in):
@@ -864,7 +944,7 @@ cdef int forward_rows(const NetSpec* net, Py_ssize_t n_params,
                     batch_pass(net, params, X + k * n_in, n_in,
                                <floating*>NULL, <floating*>NULL,
                                <Py_ssize_t*>NULL, todo, MODE_FORWARD, 0, <floating*>NULL,
-                               out + k * n_out, work)
+                               out + k * n_out, work, <CsrRows*>NULL)
                 k += todo
         start = stop
         PyErr_CheckSignals()
@@ -962,7 +1042,7 @@ cdef class Model:
         cdef Py_ssize_t k, rows_max = 1
         cdef double per_row
         key = (tuple([self.net.sizes[l] for l in range(self.net.n_layers + 1)]),
-               self.typenum, self.net.hidden, self.net.output)
+               self.typenum, self.net.hidden, self.net.output, blas_threads)
         cached = _rows_max_cache.get(key)
         if cached is not None:
             return cached
@@ -1280,21 +1360,20 @@ cdef double sk_sample_step(const NetSpec* net, floating* params, int loss_kind,
 
 
 cdef void sk_gather(Py_ssize_t n_features, Py_ssize_t n_out, const floating* X,
-                    const floating* x_data, const Py_ssize_t* x_indices,
                     const Py_ssize_t* x_indptr, const floating* Y,
                     const floating* sw, const Py_ssize_t* rows, Py_ssize_t first,
-                    Py_ssize_t batch, floating* xb, floating* yb,
-                    floating* swb) noexcept nogil:
-    # Rows rows[0..batch) (rows == NULL: first, first + 1, ...) of X (dense,
-    # or CSR when x_indptr != NULL), Y and sw copied into contiguous blocks
-    # for BLAS.
-    cdef Py_ssize_t k, p, r
+                    Py_ssize_t batch, floating* xb, Py_ssize_t* bounds,
+                    floating* yb, floating* swb) noexcept nogil:
+    # Rows rows[0..batch) (rows == NULL: first, first + 1, ...) of Y and sw
+    # copied into contiguous blocks, and of X: dense rows copied into xb for
+    # BLAS, or, for a CSR matrix (x_indptr != NULL), each row's range of
+    # entries into bounds (CsrRows), the entries themselves left in place.
+    cdef Py_ssize_t k, r
     for k in range(batch):
         r = rows[k] if rows != NULL else first + k
         if x_indptr != NULL:
-            memset(xb + k * n_features, 0, n_features * sizeof(floating))
-            for p in range(x_indptr[r], x_indptr[r + 1]):
-                xb[k * n_features + x_indices[p]] += x_data[p]
+            bounds[2 * k] = x_indptr[r]
+            bounds[2 * k + 1] = x_indptr[r + 1]
         else:
             memcpy(xb + k * n_features, X + r * n_features,
                    n_features * sizeof(floating))
@@ -1305,13 +1384,16 @@ cdef void sk_gather(Py_ssize_t n_features, Py_ssize_t n_out, const floating* X,
 
 
 cdef double sk_batch(const NetSpec* net, floating* params, Py_ssize_t n_params,
-                     int loss_kind, const floating* xb, const floating* yb,
-                     const floating* swb, Py_ssize_t batch, bint by_rows,
-                     double* sw_sum, floating* grad, floating* work) noexcept nogil:
+                     int loss_kind, const floating* xb, const CsrRows* csr,
+                     const floating* yb, const floating* swb, Py_ssize_t batch,
+                     bint by_rows, double* sw_sum, floating* grad,
+                     floating* work) noexcept nogil:
     # grad += gradient of the batch's weighted error sum (params unchanged);
-    # returns the weighted loss sum, and the weight sum in sw_sum. Single
-    # samples, and batches where the caller measured the row loops faster
-    # (by_rows: rows_beat_blas), go sample by sample, the rest through BLAS.
+    # returns the weighted loss sum, and the weight sum in sw_sum. The inputs
+    # are xb's dense rows, or csr's sparse ones (csr != NULL). Dense single
+    # samples, and dense batches where the caller measured the row loops
+    # faster (by_rows: rows_beat_blas), go sample by sample; the rest, and
+    # every sparse batch (which keeps its first layer sparse), through BLAS.
     cdef Py_ssize_t k
     cdef Py_ssize_t n_in = net.sizes[0], n_out = net.sizes[net.n_layers]
     cdef double s = batch, loss = 0, e
@@ -1320,7 +1402,7 @@ cdef double sk_batch(const NetSpec* net, floating* params, Py_ssize_t n_params,
         for k in range(batch):
             s += swb[k]
     sw_sum[0] = s
-    if batch == 1 or by_rows:
+    if csr == NULL and (batch == 1 or by_rows):
         for k in range(batch):
             e = sample_forward(net, params, xb + k * n_in, yb + k * n_out, work, False)
             if loss_kind == SK_NETWORK:
@@ -1334,7 +1416,7 @@ cdef double sk_batch(const NetSpec* net, floating* params, Py_ssize_t n_params,
                                        grad, work)
         return loss
     e = batch_pass(net, params, xb, n_in, yb, swb, <Py_ssize_t*>NULL, batch,
-                   MODE_BACKWARD, <floating>1, grad, <floating*>NULL, work)
+                   MODE_BACKWARD, <floating>1, grad, <floating*>NULL, work, csr)
     if loss_kind == SK_NETWORK:
         return e
     return sk_loss(loss_kind, batch, n_out,
@@ -1344,8 +1426,9 @@ cdef double sk_batch(const NetSpec* net, floating* params, Py_ssize_t n_params,
 cdef class _SkBuffers:
     # One malloc for a call's gradient, gathered batch and work space.
     cdef void* block
+    cdef Py_ssize_t* bounds     # CsrRows.bounds of a sparse batch
     cdef void* grad
-    cdef void* xb
+    cdef void* xb               # a dense batch's rows (none for sparse input)
     cdef void* yb
     cdef void* swb
     cdef void* work
@@ -1355,15 +1438,27 @@ cdef class _SkBuffers:
 
 
 cdef _SkBuffers sk_buffers(const NetSpec* net, Py_ssize_t n_params,
-                          Py_ssize_t batch, size_t itemsize):
+                           Py_ssize_t batch, size_t itemsize, bint sparse):
+    # Sized for the input's kind: a sparse batch is read in place (2 indices
+    # a row), never densified into batch x n_features entries. Checked
+    # against the memory available before it is allocated.
     cdef _SkBuffers b = _SkBuffers.__new__(_SkBuffers)
-    cdef Py_ssize_t n_grad = n_params, n_x = batch * net.sizes[0]
+    cdef Py_ssize_t n_grad = n_params
+    cdef Py_ssize_t n_x = 0 if sparse else batch * net.sizes[0]
     cdef Py_ssize_t n_y = batch * net.sizes[net.n_layers]
-    cdef Py_ssize_t n = n_grad + n_x + n_y + batch + workspace_size(net, batch)
-    b.block = malloc(n * itemsize)
+    cdef Py_ssize_t n_work = (sparse_workspace_size(net, batch) if sparse
+                              else workspace_size(net, batch))
+    cdef Py_ssize_t n = n_grad + n_x + n_y + batch + n_work
+    cdef size_t n_bounds = 2 * batch * sizeof(Py_ssize_t) if sparse else 0
+    from nncore._validation import check_bytes
+    check_bytes(n_bounds + n * itemsize,
+                f"the solver's buffers for batches of {batch} rows "
+                f"({'sparse' if sparse else 'dense'} input of {net.sizes[0]} columns)")
+    b.block = malloc(n_bounds + n * itemsize)
     if b.block == NULL:
         raise MemoryError(f"no memory for {n} work entries")
-    b.grad = b.block
+    b.bounds = <Py_ssize_t*>b.block
+    b.grad = <char*>b.block + n_bounds
     b.xb = <char*>b.grad + n_grad * itemsize
     b.yb = <char*>b.xb + n_x * itemsize
     b.swb = <char*>b.yb + n_y * itemsize
@@ -1457,8 +1552,9 @@ def _sk_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
     cdef double total = 0, loss, sq, sw_sum
     cdef Py_ssize_t split, off, sub
     cdef double sub_sum
-    cdef bint by_rows
+    cdef bint by_rows, sparse
     cdef SolverStep step_params
+    cdef CsrRows csr, sub_csr
     cdef const floating* xp = NULL
     cdef const floating* dp = NULL
     cdef const Py_ssize_t* ip = NULL
@@ -1479,8 +1575,12 @@ def _sk_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
             raise ValueError(f"order[{k}] = {order[k]} is not a row of X")
     if n == 0:
         return 0.0
-    b = sk_buffers(&net, n_params, min(batch, n), sizeof(floating))
+    sparse = x_indptr.shape[0] > 0
+    b = sk_buffers(&net, n_params, min(batch, n), sizeof(floating), sparse)
     sk_pointers(X, x_data, x_indices, x_indptr, &xp, &dp, &ip, &pp)
+    csr.values = dp
+    csr.indices = ip
+    csr.bounds = b.bounds
     if sw.shape[0] > 0:
         swp = &sw[0]
     s1p = &s1[0]
@@ -1493,10 +1593,11 @@ def _sk_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
     step_params.beta2 = beta2
     step_params.eps = eps
     by_rows = False
-    if min(batch, n) > 1:
+    if min(batch, n) > 1 and not sparse:
         # Measured on the epoch's first batch, gathered as the steps gather it.
-        sk_gather(n_features, n_out, xp, dp, ip, pp, &Y[0, 0], swp, &order[0], 0,
-                  min(batch, n), <floating*>b.xb, <floating*>b.yb, <floating*>b.swb)
+        sk_gather(n_features, n_out, xp, pp, &Y[0, 0], swp, &order[0], 0,
+                  min(batch, n), <floating*>b.xb, b.bounds, <floating*>b.yb,
+                  <floating*>b.swb)
         by_rows = rows_beat_blas(&net, &params[0], <floating*>b.xb, n_features,
                                  <floating*>b.yb, n_out, <Py_ssize_t*>NULL,
                                  min(batch, n), <floating*>b.grad, <floating*>b.work)
@@ -1508,18 +1609,23 @@ def _sk_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
         # leaves params, the solver's state and adam_t at the last one.
         todo = min(batch, n - pos)
         with nogil:
-            sk_gather(n_features, n_out, xp, dp, ip, pp, &Y[0, 0], swp, &order[pos],
-                      0, todo, <floating*>b.xb, <floating*>b.yb, <floating*>b.swb)
+            sk_gather(n_features, n_out, xp, pp, &Y[0, 0], swp, &order[pos], 0,
+                      todo, <floating*>b.xb, b.bounds, <floating*>b.yb,
+                      <floating*>b.swb)
             memset(b.grad, 0, n_params * sizeof(floating))
         loss = 0
         sw_sum = 0
         off = 0
         while off < todo:
             sub = min(split, todo - off)
+            sub_csr.values = dp
+            sub_csr.indices = ip
+            sub_csr.bounds = b.bounds + 2 * off
             with nogil:
                 fp_state = nn_flush_subnormals()
                 loss += sk_batch(&net, &params[0], n_params, loss_kind,
                                  <floating*>b.xb + off * n_features,
+                                 &sub_csr if sparse else <CsrRows*>NULL,
                                  <floating*>b.yb + off * n_out,
                                  <floating*>b.swb + off if swp != NULL else <floating*>NULL,
                                  sub, by_rows, &sub_sum, <floating*>b.grad,
@@ -1550,14 +1656,14 @@ def _sk_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
                 if pos >= n:
                     break
                 todo = min(batch, n - pos)
-                sk_gather(n_features, n_out, xp, dp, ip, pp, &Y[0, 0], swp,
-                          &order[pos], 0, todo, <floating*>b.xb, <floating*>b.yb,
+                sk_gather(n_features, n_out, xp, pp, &Y[0, 0], swp, &order[pos], 0,
+                          todo, <floating*>b.xb, b.bounds, <floating*>b.yb,
                           <floating*>b.swb)
                 step_params.lr = lr
                 if solver == SOLVER_ADAM:
                     t += 1
                     step_params.lr = lr * sqrt(1 - pow(beta2, <double>t)) / (1 - pow(beta1, <double>t))
-                if todo == 1:
+                if todo == 1 and not sparse:
                     total += sk_sample_step(
                         &net, &params[0], loss_kind, <floating*>b.xb,
                         <floating*>b.yb, <floating*>b.swb if swp != NULL else <floating*>NULL,
@@ -1565,7 +1671,8 @@ def _sk_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
                 else:
                     memset(b.grad, 0, n_params * sizeof(floating))
                     loss = sk_batch(&net, &params[0], n_params, loss_kind,
-                                    <floating*>b.xb, <floating*>b.yb,
+                                    <floating*>b.xb, &csr if sparse else <CsrRows*>NULL,
+                                    <floating*>b.yb,
                                     <floating*>b.swb if swp != NULL else <floating*>NULL,
                                     todo, by_rows, &sw_sum, <floating*>b.grad,
                                     <floating*>b.work)
@@ -1602,8 +1709,9 @@ def _sk_loss_grad(const floating[::1] params, const Py_ssize_t[:, ::1] layout,
     cdef const Py_ssize_t* pp = NULL
     cdef const floating* swp = NULL
     cdef floating* acc = &grad[0]
-    cdef bint by_rows
+    cdef bint by_rows, sparse
     cdef SolverStep gradient_only
+    cdef CsrRows csr
     cdef _SkBuffers b
     sk_check(&net, n_rows, X, x_data, x_indices, x_indptr, Y, sw.shape[0])
     if grad.shape[0] != n_params:
@@ -1611,16 +1719,19 @@ def _sk_loss_grad(const floating[::1] params, const Py_ssize_t[:, ::1] layout,
     if n_rows < 1 or batch < 1:
         raise ValueError("need at least one row and a positive batch")
     batch = min(batch, n_rows)
-    b = sk_buffers(&net, 0, batch, sizeof(floating))
+    sparse = x_indptr.shape[0] > 0
+    b = sk_buffers(&net, 0, batch, sizeof(floating), sparse)
     sk_pointers(X, x_data, x_indices, x_indptr, &xp, &dp, &ip, &pp)
+    csr.values = dp
+    csr.indices = ip
+    csr.bounds = b.bounds
     if sw.shape[0] > 0:
         swp = &sw[0]
     by_rows = False
-    if batch > 1:
+    if batch > 1 and not sparse:
         # Measured on the first batch, with grad (the output) as scratch.
-        sk_gather(n_features, n_out, xp, dp, ip, pp, &Y[0, 0], swp,
-                  <Py_ssize_t*>NULL, 0, batch, <floating*>b.xb, <floating*>b.yb,
-                  <floating*>b.swb)
+        sk_gather(n_features, n_out, xp, pp, &Y[0, 0], swp, <Py_ssize_t*>NULL, 0,
+                  batch, <floating*>b.xb, b.bounds, <floating*>b.yb, <floating*>b.swb)
         by_rows = rows_beat_blas(&net, <floating*>&params[0], <floating*>b.xb,
                                  n_features, <floating*>b.yb, n_out,
                                  <Py_ssize_t*>NULL, batch, acc, <floating*>b.work)
@@ -1628,11 +1739,12 @@ def _sk_loss_grad(const floating[::1] params, const Py_ssize_t[:, ::1] layout,
     while pos < n_rows:
         with nogil:
             todo = min(batch, n_rows - pos)
-            sk_gather(n_features, n_out, xp, dp, ip, pp, &Y[0, 0], swp,
-                      <Py_ssize_t*>NULL, pos, todo, <floating*>b.xb,
-                      <floating*>b.yb, <floating*>b.swb)
+            sk_gather(n_features, n_out, xp, pp, &Y[0, 0], swp, <Py_ssize_t*>NULL,
+                      pos, todo, <floating*>b.xb, b.bounds, <floating*>b.yb,
+                      <floating*>b.swb)
             loss += sk_batch(&net, <floating*>&params[0], n_params, loss_kind,
-                             <floating*>b.xb, <floating*>b.yb,
+                             <floating*>b.xb, &csr if sparse else <CsrRows*>NULL,
+                             <floating*>b.yb,
                              <floating*>b.swb if swp != NULL else <floating*>NULL,
                              todo, by_rows, &s, acc, <floating*>b.work)
             sw_sum += s
@@ -1663,36 +1775,45 @@ def _sk_forward(const floating[::1] params, const Py_ssize_t[:, ::1] layout,
     cdef const floating* dp = NULL
     cdef const Py_ssize_t* ip = NULL
     cdef const Py_ssize_t* pp = NULL
-    cdef const floating* xb
+    cdef bint sparse
+    cdef CsrRows csr
     cdef _SkBuffers b
     sk_check(&net, n_rows, X, x_data, x_indices, x_indptr, out, 0)
     if n_rows == 0:
         return
     batch = min(FORWARD_ROWS, n_rows)
-    b = sk_buffers(&net, 0, batch, sizeof(floating))
+    sparse = x_indptr.shape[0] > 0
+    b = sk_buffers(&net, 0, batch, sizeof(floating), sparse)
     sk_pointers(X, x_data, x_indices, x_indptr, &xp, &dp, &ip, &pp)
+    csr.values = dp
+    csr.indices = ip
+    csr.bounds = b.bounds
     while pos < n_rows:
         with nogil:
             todo = min(batch, n_rows - pos)
-            if pp != NULL:
-                sk_gather(n_features, n_out, xp, dp, ip, pp, <floating*>NULL,
-                          <floating*>NULL, <Py_ssize_t*>NULL, pos, todo,
-                          <floating*>b.xb, <floating*>NULL, <floating*>NULL)
-                xb = <floating*>b.xb
-            else:
-                xb = xp + pos * n_features
-            if todo == 1:
+            if sparse:
+                # Sparse rows stay sparse: the first layer's product is formed
+                # from their entries in place, one row or many.
+                sk_gather(n_features, n_out, xp, pp, <floating*>NULL, <floating*>NULL,
+                          <Py_ssize_t*>NULL, pos, todo, <floating*>NULL, b.bounds,
+                          <floating*>NULL, <floating*>NULL)
+                batch_pass(&net, <floating*>&params[0], <floating*>NULL, n_features,
+                           <floating*>NULL, <floating*>NULL, <Py_ssize_t*>NULL,
+                           todo, MODE_FORWARD, 0, <floating*>NULL, &out[pos, 0],
+                           <floating*>b.work, &csr)
+            elif todo == 1:
                 # One row: a matrix-vector product, never gemm with m = 1.
-                sample_forward(&net, <floating*>&params[0], xb, <floating*>NULL,
-                               <floating*>b.work, False)
+                sample_forward(&net, <floating*>&params[0], xp + pos * n_features,
+                               <floating*>NULL, <floating*>b.work, False)
                 memcpy(&out[pos, 0], layer_acts(&net, <floating*>b.work, 1,
                                                 net.n_layers - 1),
                        n_out * sizeof(floating))
             else:
-                batch_pass(&net, <floating*>&params[0], xb, n_features,
-                           <floating*>NULL, <floating*>NULL, <Py_ssize_t*>NULL,
-                           todo, MODE_FORWARD, 0, <floating*>NULL, &out[pos, 0],
-                           <floating*>b.work)
+                batch_pass(&net, <floating*>&params[0], xp + pos * n_features,
+                           n_features, <floating*>NULL, <floating*>NULL,
+                           <Py_ssize_t*>NULL, todo, MODE_FORWARD, 0,
+                           <floating*>NULL, &out[pos, 0], <floating*>b.work,
+                           <CsrRows*>NULL)
             pos += todo
         PyErr_CheckSignals()
 
