@@ -429,3 +429,11 @@ def test_the_docstring_example_runs(tmp_path, monkeypatch):
     runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
     runner.run(test)
     assert runner.summarize(verbose=False) == (0, 6)
+
+
+def test_every_activation_and_output_of_nncore_has_an_onnx_node():
+    # A new activation in nncore._params fails here until the export knows it.
+    from nncore import _params
+    assert set(_params.ACTIVATIONS) | set(_params.OUTPUTS) <= set(_onnx._ACTIVATION_OPS)
+    assert set(ACTIVATIONS) == set(_params.ACTIVATIONS)
+    assert set(OUTPUTS) == set(_params.OUTPUTS)

@@ -189,3 +189,12 @@ def test_the_docstring_examples_run(method):
     runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
     runner.run(test)
     assert runner.summarize(verbose=False) == (0, 3)
+
+
+def test_every_activation_and_output_of_nncore_has_a_torch_module():
+    # A new activation in nncore._params fails here until the export knows it.
+    from nncore import _params, _torch
+    for name in set(_params.ACTIVATIONS) | set(_params.OUTPUTS):
+        _torch._activation_module(torch, name)        # KeyError for an unknown one
+    assert set(ACTIVATIONS) == set(_params.ACTIVATIONS)
+    assert set(OUTPUTS) == set(_params.OUTPUTS)
