@@ -647,6 +647,143 @@ class Network:
         return (f"Network({list(self._sizes)}, activation={self._activation!r}, "
                 f"output={self._output!r}, dtype={self._dtype.name!r})")
 
+    # -- export: ONNX and PyTorch (nncore._onnx, nncore._torch) -------------
+
+    def to_onnx(self, path: PathLike | None = None, *, opset: int = 17,
+                preprocessing: bool = True) -> Any:
+        """The network as an ``onnx.ModelProto``, written to ``path`` if given.
+
+        One ``Gemm`` per layer and the activations as ONNX nodes, in the
+        network's dtype, with a free batch dimension: input ``X`` (N,
+        n_inputs), output ``Y`` (N, n_outputs), as ``forward``. A model
+        written by ``nncore train`` takes its raw columns instead (one input
+        per feature column; the imputation, scaling and one-hot encoding as
+        graph nodes) and gives ``label`` and ``probabilities``, or
+        ``prediction``; ``preprocessing=False`` exports the bare network.
+        The metadata (classes, columns, preprocessing) goes into the model's
+        metadata properties. See ``nncore._onnx`` and docs/deploy.md. Needs
+        the ``onnx`` package (``pip install 'nncore[onnx]'``).
+
+        Parameters
+        ----------
+        path : str or os.PathLike, optional
+            Where to write the model (atomically, as ``save``).
+        opset : int, default 17
+            The ONNX opset, 13 to the newest the installed onnx knows.
+        preprocessing : bool, default True
+            For a command-line model: put its preprocessing in the graph.
+
+        Returns
+        -------
+        onnx.ModelProto
+
+        Raises
+        ------
+        ImportError
+            Without the onnx package.
+        TypeError, ValueError
+            A bad ``opset`` or ``preprocessing``.
+        OSError
+            If ``path`` cannot be written (the message names it).
+
+        Examples
+        --------
+        >>> import numpy as np, nncore, onnxruntime           # doctest: +SKIP
+        >>> net = nncore.Network([4, 8, 3], seed=0)           # doctest: +SKIP
+        >>> model = net.to_onnx("net.onnx")                   # doctest: +SKIP
+        >>> session = onnxruntime.InferenceSession("net.onnx")  # doctest: +SKIP
+        >>> X = np.ones((2, 4))                               # doctest: +SKIP
+        >>> np.allclose(session.run(None, {"X": X})[0], net.forward(X))  # doctest: +SKIP
+        True
+        """
+        from . import _onnx
+
+        with self._lock:
+            model = _onnx.build(self, opset, preprocessing)
+        if path is not None:
+            _onnx.save(model, path)
+        return model
+
+    def to_torch(self) -> Any:
+        """The network as a ``torch.nn.Sequential`` with the same weights and dtype.
+
+        ``Linear`` layers with the activations between them (``Sigmoid``,
+        ``Tanh``, ``ReLU``; none for identity) and ``Softmax(dim=1)`` or
+        ``Sigmoid`` at the output; its output is ``forward``'s. Needs PyTorch.
+        See ``nncore._torch``.
+
+        Returns
+        -------
+        torch.nn.Sequential
+            New parameters (copies): training either side leaves the other as
+            it was.
+
+        Raises
+        ------
+        ImportError
+            Without PyTorch.
+
+        Examples
+        --------
+        >>> import torch, nncore                                   # doctest: +SKIP
+        >>> net = nncore.Network([4, 8, 3], activation="relu", seed=0)  # doctest: +SKIP
+        >>> net.to_torch()                                         # doctest: +SKIP
+        Sequential(
+          (0): Linear(in_features=4, out_features=8, bias=True)
+          (1): ReLU()
+          (2): Linear(in_features=8, out_features=3, bias=True)
+          (3): Softmax(dim=1)
+        )
+        """
+        from . import _torch
+
+        with self._lock:
+            return _torch.to_torch(self)
+
+    @classmethod
+    def from_torch(cls, module: Any, *, seed: Seed = None) -> Network:
+        """A Network with the weights of a ``torch.nn.Sequential``.
+
+        ``module`` holds ``Linear`` layers, each followed by at most one
+        activation: the hidden ones all alike (``Sigmoid``, ``Tanh``, ``ReLU``
+        or none), the last ``Softmax`` over dim 1, ``Sigmoid`` or none
+        (``Identity`` counts as none); float32 or float64. Anything else is a
+        TypeError or ValueError naming the layer's index and type.
+        ``from_torch(net.to_torch())`` equals ``net`` bit for bit. ``seed``
+        seeds the new network's generator (shuffling in ``fit``).
+
+        Parameters
+        ----------
+        module : torch.nn.Sequential
+        seed : int, numpy.random.Generator or None, default None
+
+        Returns
+        -------
+        Network
+
+        Raises
+        ------
+        TypeError
+            ``module`` is not a Sequential, or holds a layer nncore has no
+            equivalent for (named with its index).
+        ValueError
+            Layers that do not chain, mixed hidden activations or dtypes,
+            non-finite weights (named with the layer's index).
+        ImportError
+            Without PyTorch.
+
+        Examples
+        --------
+        >>> import torch, nncore                                   # doctest: +SKIP
+        >>> module = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(),
+        ...                              torch.nn.Linear(8, 1))    # doctest: +SKIP
+        >>> nncore.Network.from_torch(module)                      # doctest: +SKIP
+        Network([4, 8, 1], activation='tanh', output='identity', dtype='float32')
+        """
+        from . import _torch
+
+        return _torch.from_torch(cls, module, seed)
+
     # -- internals ----------------------------------------------------------
 
     def _compiled(self) -> _core.Model:
