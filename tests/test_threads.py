@@ -215,3 +215,29 @@ def test_threads_1_is_bit_reproducible_whatever_ran_before(idle_two_cores, optim
     np.testing.assert_array_equal(results[0], results[2])
     # With 2 threads, the same up to the rounding of the products.
     np.testing.assert_allclose(results[1], results[0], rtol=1e-3, atol=1e-5)
+
+
+def test_an_error_inside_a_limited_call_restores_blas(idle_two_cores):
+    before = scipy_blas_threads()
+    with pytest.raises(ZeroDivisionError):
+        with _threads.limit(1):
+            assert scipy_blas_threads() == [1] * len(before)
+            1 / 0
+    assert scipy_blas_threads() == before
+    with _threads.limit(2):
+        assert scipy_blas_threads() == [2] * len(before)
+
+
+def test_many_threads_of_limited_calls_leave_blas_as_it_was(idle_two_cores):
+    before = scipy_blas_threads()
+    net = nncore.Network([64, 32, 4], seed=0)
+    X = np.random.default_rng(0).random((20000, 64))
+
+    def work(threads):
+        for _ in range(3):
+            net.forward(X, threads=threads)
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(work, [1, 2] * 8))
+    assert scipy_blas_threads() == before
+    with _threads.limit(2):
+        assert scipy_blas_threads() == [2] * len(before)
