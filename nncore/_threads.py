@@ -192,26 +192,38 @@ class _Blas:
         with self._lock:
             libraries = self._libraries()
             self._active += 1
-            if self._active == 1:
-                self._original = [library.get_num_threads() for library in libraries]
-                self._current = 0
-            want = threads if self._active == 1 else 1
-            if want > 1:
-                want = self._room(want)
-            self._last, self._last_time = want, time.monotonic()
-            if want != self._current:
-                self._set(libraries, [None if self._current == 0 and had == want
-                                      else want for had in self._original])
-                self._current = want
-                _core._note_blas_threads(want)
+            try:
+                if self._active == 1:
+                    self._original = []     # nothing to restore until read
+                    self._original = [library.get_num_threads() for library in libraries]
+                    self._current = 0
+                want = threads if self._active == 1 else 1
+                if want > 1:
+                    want = self._room(want)
+                self._last, self._last_time = want, time.monotonic()
+                if want != self._current:
+                    self._set(libraries, [None if self._current == 0 and had == want
+                                          else want for had in self._original])
+                    self._current = want
+                    _core._note_blas_threads(want)
+            except BaseException:
+                # Ctrl-C or an error before the call's body: no leave() will
+                # follow, so undo this entry here.
+                self._leave_locked()
+                raise
 
     def leave(self) -> None:
         with self._lock:
-            self._active -= 1
-            if self._active == 0:
-                self._set(self._libraries(), [None if had == self._current else had
-                                              for had in self._original])
-                self._current = 0
+            self._leave_locked()
+
+    def _leave_locked(self) -> None:
+        self._active -= 1
+        if self._active == 0:
+            # _current may be 0 (an entry undone before it set anything):
+            # then every library differs from it and gets its own setting back.
+            current, self._current = self._current, 0
+            self._set(self._libraries(), [None if had == current else had
+                                          for had in self._original])
 
 
 _blas = _Blas()

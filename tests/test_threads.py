@@ -241,3 +241,28 @@ def test_many_threads_of_limited_calls_leave_blas_as_it_was(idle_two_cores):
     assert scipy_blas_threads() == before
     with _threads.limit(2):
         assert scipy_blas_threads() == [2] * len(before)
+
+
+def test_an_interrupt_while_blas_is_being_limited_leaks_nothing(monkeypatch,
+                                                               idle_two_cores):
+    # Ctrl-C can land while enter() is changing the BLAS setting, before the
+    # call's body (and so its leave) is reached: the count of running calls
+    # and the library's setting must not stay behind, or every later call
+    # would see an overlap and run with one thread, and code outside nncore
+    # would keep nncore's setting.
+    blas = _threads._blas
+    before = scipy_blas_threads()
+    real_set = blas._set
+
+    def interrupted(libraries, counts):
+        real_set(libraries, counts)     # the setting changed, then Ctrl-C
+        raise KeyboardInterrupt
+    monkeypatch.setattr(blas, "_set", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        with _threads.limit(2):
+            pytest.fail("the call's body runs after a failed enter")
+    monkeypatch.setattr(blas, "_set", real_set)
+    assert scipy_blas_threads() == before
+    with _threads.limit(2):
+        assert scipy_blas_threads() == [2] * len(before)
+    assert scipy_blas_threads() == before
