@@ -149,13 +149,15 @@ class _Blas:
         self._last_time = 0.0
 
     def _room(self, want: int) -> int:
-        # At most want threads, and no more than the cores others leave idle.
+        # At most want threads, never more than the cores, and no more than
+        # the cores others leave idle.
+        cores = available_cores()
         try:
             load = os.getloadavg()[0]
-        except (AttributeError, OSError):    # not available here
-            return want
+        except (AttributeError, OSError):    # not available here (Windows)
+            return min(want, cores)
         own = self._last * math.exp(-(time.monotonic() - self._last_time) / 60.0)
-        idle = available_cores() - load + own
+        idle = cores - load + own
         return max(1, min(want, int(idle + 0.5)))
 
     def _libraries(self) -> list[Any]:

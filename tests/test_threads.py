@@ -266,3 +266,18 @@ def test_an_interrupt_while_blas_is_being_limited_leaks_nothing(monkeypatch,
     with _threads.limit(2):
         assert scipy_blas_threads() == [2] * len(before)
     assert scipy_blas_threads() == before
+
+
+def test_without_a_load_average_threads_stay_within_the_cores(monkeypatch,
+                                                              idle_two_cores):
+    # Windows has no os.getloadavg: a threads option above the cores must
+    # not oversubscribe them (the cliff _threads describes), nor overflow
+    # BLAS's C int.
+    def no_load_average():
+        raise OSError("no load average here")
+    monkeypatch.setattr(_threads.os, "getloadavg", no_load_average)
+    before = scipy_blas_threads()
+    for threads in (64, 2**40):
+        with _threads.limit(threads):
+            assert scipy_blas_threads() == [2] * len(before)
+    assert scipy_blas_threads() == before
