@@ -281,3 +281,32 @@ def test_without_a_load_average_threads_stay_within_the_cores(monkeypatch,
         with _threads.limit(threads):
             assert scipy_blas_threads() == [2] * len(before)
     assert scipy_blas_threads() == before
+
+
+def test_a_networks_forward_path_follows_the_blas_threads_it_runs_with():
+    # The forward crossover (Model.rows_max) is measured per BLAS thread
+    # count, because the rows and BLAS paths round differently: a network
+    # first used with 2 threads must take, at 1 thread, the path measured
+    # for 1 thread (what any other network of its shape takes), not keep
+    # its first measurement. Measurements are timings, so two thread counts
+    # (stand-ins, noted directly) are looked for that measured differently.
+    sizes = [20, 20, 20]
+    try:
+        _core._note_blas_threads(9001)
+        first = nncore.Network(sizes, dtype="float32")._compiled().rows_max
+        other = None
+        for count in range(9002, 9402):
+            _core._note_blas_threads(count)
+            if nncore.Network(sizes, dtype="float32")._compiled().rows_max != first:
+                other = count
+                break
+        if other is None:
+            pytest.skip("every measurement of the crossover came out the same")
+        expected = nncore.Network(sizes, dtype="float32")._compiled().rows_max
+        model = nncore.Network(sizes, dtype="float32")._compiled()
+        _core._note_blas_threads(9001)
+        assert model.rows_max == first
+        _core._note_blas_threads(other)
+        assert model.rows_max == expected != first
+    finally:
+        _core._note_blas_threads(1)
