@@ -143,6 +143,7 @@ class _Blas:
         self._active = 0
         self._original: list[int | None] = []
         self._current = 0
+        self._restoring = False     # a restore of _original under way
         # The threads nncore last ran with, and when: its own share of the
         # load average, which fades with the average's one-minute decay.
         self._last = 0
@@ -195,7 +196,13 @@ class _Blas:
             libraries = self._libraries()
             self._active += 1
             try:
-                if self._active == 1:
+                if self._active == 1 and self._restoring:
+                    # The last restore was cut short (Ctrl-C): the libraries
+                    # may still hold nncore's setting, so _original stands,
+                    # and every library is set, whatever it seems to hold.
+                    self._restoring = False
+                    self._current = -1
+                elif self._active == 1:
                     self._original = []     # nothing to restore until read
                     self._original = [library.get_num_threads() for library in libraries]
                     self._current = 0
@@ -221,11 +228,13 @@ class _Blas:
     def _leave_locked(self) -> None:
         self._active -= 1
         if self._active == 0:
-            # _current may be 0 (an entry undone before it set anything):
-            # then every library differs from it and gets its own setting back.
-            current, self._current = self._current, 0
-            self._set(self._libraries(), [None if had == current else had
+            # _current may be 0 (an entry undone before it set anything) or
+            # -1 (unknown): then every library gets its own setting back.
+            self._restoring = True
+            self._set(self._libraries(), [None if had == self._current else had
                                           for had in self._original])
+            self._restoring = False
+            self._current = 0
 
 
 _blas = _Blas()

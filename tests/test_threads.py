@@ -310,3 +310,25 @@ def test_a_networks_forward_path_follows_the_blas_threads_it_runs_with():
         assert model.rows_max == expected != first
     finally:
         _core._note_blas_threads(1)
+
+
+def test_an_interrupt_while_blas_is_being_restored_is_made_good_by_the_next_call(
+        monkeypatch, idle_two_cores):
+    # Ctrl-C as leave() restores the library's setting: the setting nncore
+    # left must not be taken for the library's own by the next call, which
+    # restores the real one when it leaves.
+    blas = _threads._blas
+    before = scipy_blas_threads()
+    real_set = blas._set
+
+    def interrupted(libraries, counts):
+        raise KeyboardInterrupt
+    blas.enter(1)
+    assert scipy_blas_threads() == [1] * len(before)
+    monkeypatch.setattr(blas, "_set", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        blas.leave()
+    monkeypatch.setattr(blas, "_set", real_set)
+    with _threads.limit(2):
+        assert scipy_blas_threads() == [2] * len(before)
+    assert scipy_blas_threads() == before
