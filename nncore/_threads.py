@@ -236,8 +236,20 @@ class _Blas:
             self._restoring = False
             self._current = 0
 
+    def _forked(self) -> None:
+        # In a child process: none of the parent's calls runs here (their
+        # threads were not forked), and one of them may have held the lock.
+        # The libraries may still hold a running call's setting: the child's
+        # next call puts _original back when it leaves (as after Ctrl-C).
+        self._lock = threading.Lock()
+        if self._active:
+            self._active = 0
+            self._restoring = True
+
 
 _blas = _Blas()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_blas._forked)
 
 
 class limit:

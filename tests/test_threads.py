@@ -8,8 +8,10 @@ have two cores): a held GIL would stop the other thread's counting almost
 completely. The parallel speed-up itself is a benchmark
 (benchmarks/bench_threads.py), not a test.
 """
+import os
 import threading
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -332,3 +334,30 @@ def test_an_interrupt_while_blas_is_being_restored_is_made_good_by_the_next_call
     with _threads.limit(2):
         assert scipy_blas_threads() == [2] * len(before)
     assert scipy_blas_threads() == before
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
+def test_a_process_forked_during_a_call_starts_with_no_call_running(idle_two_cores):
+    # A child forked while another thread is inside an nncore call has no
+    # such thread: its own calls run alone (not as an overlap, one BLAS
+    # thread, and never restored), and leave its BLAS as it was before.
+    blas = _threads._blas
+    before = scipy_blas_threads()
+    blas.enter(1)                      # the parent's running call
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)   # fork with threads
+            pid = os.fork()
+        if pid == 0:                   # the child: report by exit status only
+            status = 1
+            try:
+                with _threads.limit(2):
+                    ran_with = scipy_blas_threads()
+                status = 0 if ran_with == [2] * len(before) and \
+                    scipy_blas_threads() == before else 3
+            finally:
+                os._exit(status)
+        _, status = os.waitpid(pid, 0)
+    finally:
+        blas.leave()
+    assert os.waitstatus_to_exitcode(status) == 0
