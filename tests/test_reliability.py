@@ -301,8 +301,11 @@ def soak_job(seed, folder):
     if output == "softmax":
         sizes[-1] = max(sizes[-1], 2)
     dtype = DTYPES[seed % 2]
+    # threads=1: the concurrent runs get one BLAS thread each (overlapping
+    # calls), the serial ones would otherwise get the machine's cores, whose
+    # products and measured paths may round differently (nncore._threads).
     net = nncore.Network(sizes, activation=ACTIVATIONS[seed % 4], output=output,
-                         dtype=dtype, seed=seed)
+                         dtype=dtype, seed=seed, threads=1)
     X, y = make_data(rng, sizes, output, int(rng.integers(1, 300)))
     try:
         net.fit(X, y, epochs=int(rng.integers(1, 4)), batch_size=int(rng.integers(1, 40)),
