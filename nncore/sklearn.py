@@ -73,6 +73,7 @@ from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 from sklearn.neural_network import MLPClassifier as _SkMLPClassifier  # noqa: E402
 from sklearn.neural_network import MLPRegressor as _SkMLPRegressor  # noqa: E402
+from sklearn.neural_network._base import LOSS_FUNCTIONS  # noqa: E402
 from sklearn.neural_network._stochastic_optimizers import (  # noqa: E402
     AdamOptimizer, SGDOptimizer)
 from sklearn.utils import shuffle  # noqa: E402
@@ -164,12 +165,6 @@ _OWN = ("_nn_params", "_nn_table", "_nn_state", "_nn_lbfgs")
 def _float_dtype(dtype: Any) -> np.dtype[Any]:
     dtype = np.dtype(dtype)
     return dtype if dtype in _FLOATS else np.dtype(np.float64)
-
-
-def _loss_type(dtype: np.dtype[Any]) -> type:
-    # scikit-learn's losses are NumPy scalars of what its arithmetic promotes
-    # to (float32 under NumPy 2's rules for float32 data, float64 before).
-    return type(0.0 + dtype.type(0))
 
 
 def _core_input(X: Any, dtype: np.dtype[Any], n_inputs: int) -> tuple[Any, Any, Any, Any]:
@@ -328,6 +323,21 @@ class _CoreMLP:
             loss = "binary_log_loss"
         return hidden, output, _CODES[loss]
 
+    def _nn_loss_type(self, y: Any, dtype: np.dtype[Any]) -> type:
+        """The NumPy scalar type of scikit-learn's loss for targets like y and
+        activations of ``dtype``: its own loss function and arithmetic, on one
+        sample (the type depends on the release of NumPy and of
+        scikit-learn)."""
+        name = getattr(self, "loss", "squared_error")
+        if name == "log_loss" and self.out_activation_ == "logistic":
+            name = "binary_log_loss"
+        target = np.ones((1, 1), dtype=np.asarray(y).dtype)
+        output = np.full((1, 1), 0.5, dtype=dtype)
+        with np.errstate(all="ignore"):
+            value = LOSS_FUNCTIONS[name](target, output)
+            value += (0.5 * self.alpha) * (0.0 + np.dot(output.ravel(), output.ravel())) / 1
+        return type(value)
+
     def _nn_check_batch(self, batch_size: int, n_features: int) -> None:
         width = max([n_features] + [c.shape[1] for c in self.coefs_])
         if batch_size * width > INT_MAX:
@@ -381,6 +391,7 @@ class _CoreMLP:
         dtype = _float_dtype(packed_coef_inter.dtype)
         if not is_classifier(self):
             dtype = _float_dtype(np.result_type(dtype, np.asarray(y).dtype))
+        coef_dtype = _float_dtype(packed_coef_inter.dtype)
         self._unpack(packed_coef_inter)
         cache = self.__dict__.get("_nn_lbfgs")
         if (cache is None or cache["X"] is not X or cache["y"] is not y
@@ -397,7 +408,8 @@ class _CoreMLP:
                          order=_packed_order(table, n_entries), flat=_params.zeros(n_entries, dtype),
                          grad=_params.zeros(n_entries, dtype),
                          inputs=_core_input(X, dtype, sizes[0]),
-                         Y=Y.reshape(Y.shape[0], -1), weights=sw)
+                         Y=Y.reshape(Y.shape[0], -1), weights=sw,
+                         loss_type=self._nn_loss_type(y, coef_dtype))
             self._nn_lbfgs = cache
         flat, grad, order = cache["flat"], cache["grad"], cache["order"]
         flat[order] = packed_coef_inter
@@ -406,7 +418,7 @@ class _CoreMLP:
                                     *cache["inputs"], cache["Y"], cache["weights"],
                                     float(self.alpha), grad, _core.ROWS_PER_PASS)
         # A new array each call: L-BFGS-B keeps gradients between calls.
-        return _loss_type(dtype)(value), grad[order]
+        return cache["loss_type"](value), grad[order]
 
     # -- sgd and adam ---------------------------------------------------------
 
@@ -500,7 +512,8 @@ class _CoreMLP:
         else:
             code = _CODES["sgd"]
         t = np.array([opt.t if adam else 0], dtype=np.intp)
-        loss_type = _loss_type(dtype)
+        # accumulated_loss starts as 0.0 and gains loss * batch size.
+        loss_type = type(0.0 + self._nn_loss_type(y, coef_dtype)(1) * 1 / 1)
         codes = self._nn_codes()
 
         try:
