@@ -22,7 +22,12 @@ from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 from nncore import _dispatch  # noqa: E402
 from nncore.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
 
-pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
+    # scikit-learn < 1.6 passes L-BFGS-B's iprint, which SciPy >= 1.15
+    # deprecates: its own warning, with either library's classes.
+    pytest.mark.filterwarnings("ignore:.*`iprint` options of the L-BFGS-B:DeprecationWarning"),
+]
 
 # Options that later scikit-learn releases added; on an older one the tests
 # that need them are skipped (scikit-learn itself refuses them).
@@ -287,11 +292,15 @@ def test_every_simd_variant_trains_the_same_model():
 # loss="poisson" is left out: the generic regression check scores it with R^2
 # on data it does not suit, and scikit-learn's own MLPRegressor(loss="poisson")
 # fails that check the same way; test_poisson_loss holds it to scikit-learn.
-@parametrize_with_checks([
+_CHECKS = parametrize_with_checks([
     MLPClassifier(max_iter=60), MLPRegressor(max_iter=60),
     MLPClassifier(solver="lbfgs", max_iter=60), MLPRegressor(solver="sgd", max_iter=60),
     MLPClassifier(solver="sgd", activation="tanh", max_iter=60),
 ])
+
+
+# scikit-learn < 1.6 hands pytest a generator, which pytest 9 deprecates.
+@pytest.mark.parametrize(_CHECKS.args[0], list(_CHECKS.args[1]), **_CHECKS.kwargs)
 def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
 
