@@ -642,8 +642,8 @@ class _CoreMLP:
         """
         base = cls._nn_sklearn_class()
         if not isinstance(estimator, base):
-            raise TypeError(f"estimator: expected a fitted {base.__module__.split('.')[0]}"
-                            f" {base.__name__}, got {type(estimator).__name__}")
+            raise TypeError(f"estimator: expected a fitted sklearn.neural_network."
+                            f"{base.__name__}, got {type(estimator).__name__}")
         check_is_fitted(estimator)
         return _copy_into(cls, estimator)
 

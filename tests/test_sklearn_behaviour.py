@@ -66,6 +66,17 @@ def test_the_supported_releases_are_accepted(version):
     nn_sklearn.check_version(version)
 
 
+def test_a_changed_private_method_is_refused_with_the_range(monkeypatch):
+    def _fit_stochastic(self, X, y, sample_weight, incremental, solver_state):
+        pass
+    monkeypatch.setattr(skn.MLPClassifier, "_fit_stochastic", _fit_stochastic)
+    with pytest.raises(ImportError, match=r"supports scikit-learn 1\.4 to 1\.9 .*the installed "
+                       r"scikit-learn \S+ has private methods these releases do not have: "
+                       r"MLPClassifier\._fit_stochastic\('self', 'X', 'y', 'sample_weight', "
+                       r"'incremental', 'solver_state'\)"):
+        nn_sklearn._check_surface()
+
+
 def test_importing_with_an_unsupported_release_says_so():
     code = ("import sklearn; sklearn.__version__ = '1.3.2'\n"
             "import nncore.sklearn")
@@ -319,8 +330,8 @@ def test_conversion_copies_and_checks_its_argument():
     before = theirs.coefs_[0].copy()
     ours.coefs_[0][...] = 0
     np.testing.assert_array_equal(theirs.coefs_[0], before)
-    with pytest.raises(TypeError, match="estimator: expected a fitted scikit-learn"
-                       if False else "estimator: expected a fitted sklearn MLPRegressor"):
+    with pytest.raises(TypeError, match=r"estimator: expected a fitted "
+                       r"sklearn\.neural_network\.MLPRegressor, got MLPClassifier"):
         MLPRegressor.from_sklearn(theirs)
     with pytest.raises(NotFittedError):
         MLPClassifier.from_sklearn(skn.MLPClassifier())
