@@ -374,9 +374,15 @@ class _CoreMLP:
 
     # -- lbfgs: scikit-learn's driver, the core's loss and gradient ------------
 
-    def _fit_lbfgs(self, *args: Any) -> None:
+    def _fit_lbfgs(self, X: Any, *args: Any) -> None:
+        # Coefficients replaced by the user with another number of inputs:
+        # the core's message, before scikit-learn packs them.
+        n_inputs = self.coefs_[0].shape[0]
+        if X.shape[1] != n_inputs:
+            raise ValueError(f"X has {X.shape[1]} features, but coefs_[0] has {n_inputs} "
+                             "rows (one per input feature)")
         try:
-            super()._fit_lbfgs(*args)  # type: ignore[misc]
+            super()._fit_lbfgs(X, *args)  # type: ignore[misc]
         finally:
             self.__dict__.pop("_nn_lbfgs", None)
         # scikit-learn left coefs_ as views of L-BFGS-B's result: into the
@@ -497,8 +503,8 @@ class _CoreMLP:
         else:
             work, work_table, mixed = _flat(self.coefs_ + self.intercepts_,
                                             _sizes(self.coefs_), dtype)
-        s1, s2 = self._nn_solver_state(opt, dtype, work_table)
         dense, data, indices, indptr = _core_input(X_train, dtype, int(table[0, 0]))
+        s1, s2 = self._nn_solver_state(opt, dtype, work_table)
         Y = np.ascontiguousarray(y_train, dtype=dtype)
         Y = Y.reshape(Y.shape[0], -1)
         sw = np.zeros(0, dtype=dtype)
