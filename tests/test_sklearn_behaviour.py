@@ -341,3 +341,29 @@ def test_conversion_copies_and_checks_its_argument():
 
 def test_weights_flag_matches_the_release():
     assert nn_sklearn._WEIGHTED == HAS_WEIGHTS
+
+
+def outcome(model, X, y):
+    """The error (type and message) or the warnings of ``model.fit(X, y)``."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            model.fit(X, y)
+        except (ValueError, AttributeError) as exc:
+            return type(exc), str(exc)
+    return [(w.category, str(w.message)) for w in caught]
+
+
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+def test_a_tiny_validation_set_is_handled_as_by_the_release(cls):
+    # scikit-learn 1.7 on refuses a validation set of one sample. 1.4 splits
+    # off one sample; its regressor's R^2 of one sample is NaN, so no epoch
+    # is ever best and its fit ends in an AttributeError (_best_coefs).
+    X, y = make_data("binary" if cls is MLPClassifier else "regression", n=30)
+    params = dict(BASE, solver="adam", early_stopping=True, validation_fraction=0.03,
+                  max_iter=4)
+    ours, theirs = both(cls, **params)
+    expected = outcome(theirs, X, y)
+    assert outcome(ours, X, y) == expected
+    if isinstance(expected, list):
+        assert_same_model(ours, theirs, RTOL[np.float64])
