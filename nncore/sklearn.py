@@ -411,7 +411,8 @@ class _CoreMLP:
                     raise ZeroDivisionError(_ZERO_WEIGHTS)
                 sw = np.ascontiguousarray(sample_weight, dtype=dtype)
             cache = dict(X=X, y=y, sw=sample_weight, dtype=dtype, table=table,
-                         order=_packed_order(table, n_entries), flat=_params.zeros(n_entries, dtype),
+                         order=_packed_order(table, n_entries),
+                         flat=_params.zeros(n_entries, dtype),
                          grad=_params.zeros(n_entries, dtype),
                          inputs=_core_input(X, dtype, sizes[0]),
                          Y=Y.reshape(Y.shape[0], -1), weights=sw,
