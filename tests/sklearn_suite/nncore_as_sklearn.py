@@ -32,7 +32,8 @@ def pytest_report_header(config):
     import nncore
     whose = ("scikit-learn's" if config.getoption("--sklearn-classes")
              else f"nncore {nncore.__version__}'s")
-    return f"scikit-learn {sklearn.__version__}'s test_mlp.py on {whose} MLPClassifier and MLPRegressor"
+    return (f"scikit-learn {sklearn.__version__}'s test_mlp.py on {whose} "
+            "MLPClassifier and MLPRegressor")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -43,5 +44,6 @@ def pytest_collection_modifyitems(config, items):
     from nncore.sklearn import MLPClassifier
     for item in items:
         module = getattr(item, "module", None)
-        if module is not None and getattr(module, "MLPClassifier", MLPClassifier) is not MLPClassifier:
+        theirs = getattr(module, "MLPClassifier", MLPClassifier)
+        if module is not None and theirs is not MLPClassifier:
             raise RuntimeError(f"{module.__name__} holds scikit-learn's MLPClassifier")
