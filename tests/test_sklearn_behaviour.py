@@ -37,6 +37,17 @@ def both(cls, **params):
     return cls(**params), sk_class(**params)
 
 
+def call_both(ours, theirs, method, *args, **kwargs):
+    """``method`` on both estimators; they must warn alike."""
+    caught = []
+    for model in (theirs, ours):
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
+            getattr(model, method)(*args, **kwargs)
+        caught.append([(w.category, str(w.message)) for w in record])
+    assert caught[1] == caught[0]
+
+
 def assert_same_state(ours, theirs, rtol):
     """The optimizer's state, where scikit-learn keeps it."""
     assert type(ours._optimizer).__name__ == type(theirs._optimizer).__name__
@@ -95,8 +106,7 @@ def test_warm_start_with_early_stopping_that_never_improves(cls):
     params = dict(BASE, solver="adam", warm_start=True, early_stopping=True,
                   validation_fraction=0.2, max_iter=30, n_iter_no_change=3)
     ours, theirs = both(cls, **params)
-    ours.fit(X, y)
-    theirs.fit(X, y)
+    call_both(ours, theirs, "fit", X, y)
     assert_same_model(ours, theirs, RTOL[np.float64])
     # A learning rate that makes every later epoch worse: scikit-learn keeps
     # the last epoch's weights (coefs_ is its best weights' arrays).
@@ -104,8 +114,7 @@ def test_warm_start_with_early_stopping_that_never_improves(cls):
     for model in (ours, theirs):
         model.set_params(learning_rate_init=0.5, max_iter=6)
     for _ in range(3):
-        ours.fit(X, y)
-        theirs.fit(X, y)
+        call_both(ours, theirs, "fit", X, y)
         assert theirs.best_validation_score_ == best
         assert_same_model(ours, theirs, RTOL[np.float64])
 
@@ -115,8 +124,7 @@ def test_a_diverging_warm_start_raises_as_scikit_learn_does():
     params = dict(BASE, solver="sgd", warm_start=True, early_stopping=True, max_iter=5,
                   momentum=0.0)
     ours, theirs = both(MLPRegressor, **params)
-    ours.fit(X, y)
-    theirs.fit(X, y)
+    call_both(ours, theirs, "fit", X, y)
     errors = []
     for model in (theirs, ours):
         model.set_params(learning_rate_init=1e6)
@@ -136,8 +144,7 @@ def test_many_warm_starts(cls, solver):
     X, y = make_data("multiclass" if cls is MLPClassifier else "regression", n=150)
     ours, theirs = both(cls, **dict(BASE, solver=solver, warm_start=True, max_iter=15))
     for _ in range(5):
-        ours.fit(X, y)
-        theirs.fit(X, y)
+        call_both(ours, theirs, "fit", X, y)
     # L-BFGS-B's line searches amplify the last bits in which the core's
     # gradient sums differ from NumPy's: measured 4.4e-8 after 75 iterations.
     assert_same_model(ours, theirs, 1e-6 if solver == "lbfgs" else RTOL[np.float64])
@@ -165,8 +172,7 @@ def test_set_params_between_partial_fits(solver, changes):
             ours.set_params(**changes)
             theirs.set_params(**changes)
         part = slice(50 * (step % 3), 50 * (step % 3) + 50)
-        ours.partial_fit(X[part], y[part], classes=np.arange(3))
-        theirs.partial_fit(X[part], y[part], classes=np.arange(3))
+        call_both(ours, theirs, "partial_fit", X[part], y[part], classes=np.arange(3))
     assert_same_model(ours, theirs, RTOL[np.float64])
     assert_same_state(ours, theirs, RTOL[np.float64])
 
@@ -225,8 +231,7 @@ def test_float32_lbfgs_follows_the_installed_scipy(cls):
     if cls is MLPRegressor:
         y = y.astype(np.float32)
     ours, theirs = both(cls, **dict(BASE, solver="lbfgs", max_iter=20))
-    ours.fit(X, y)
-    theirs.fit(X, y)
+    call_both(ours, theirs, "fit", X, y)
     assert_same_model(ours, theirs, RTOL[np.float32])
 
 
@@ -254,8 +259,7 @@ def test_float32_regression_keeps_the_targets_dtype(solver, target):
     X, y = make_data("regression", np.float32, n=150)
     y = (y * 3).astype(target)
     ours, theirs = both(MLPRegressor, **dict(BASE, solver=solver, max_iter=20))
-    ours.fit(X, y)
-    theirs.fit(X, y)
+    call_both(ours, theirs, "fit", X, y)
     assert ours.coefs_[0].dtype == np.float32
     assert_same_model(ours, theirs, RTOL[np.float32])
     assert_same_state(ours, theirs, 1e-2)
@@ -266,8 +270,7 @@ def test_float32_regression_keeps_the_targets_dtype(solver, target):
 def test_losses_have_scikit_learns_types(solver, dtype):
     X, y = make_data("multiclass", dtype)
     ours, theirs = both(MLPClassifier, **dict(BASE, solver=solver, max_iter=3))
-    ours.fit(X, y)
-    theirs.fit(X, y)
+    call_both(ours, theirs, "fit", X, y)
     assert type(ours.loss_) is type(theirs.loss_)
     if solver != "lbfgs":
         assert [type(v) for v in ours.loss_curve_] == [type(v) for v in theirs.loss_curve_]
@@ -279,8 +282,7 @@ def test_losses_have_scikit_learns_types(solver, dtype):
 def test_pickles_continue_on_either_side(solver):
     X, y = make_data("multiclass", n=150)
     ours, theirs = both(MLPClassifier, **dict(BASE, solver=solver, max_iter=5))
-    ours.fit(X, y)
-    theirs.fit(X, y)
+    call_both(ours, theirs, "fit", X, y)
     assert_same_state(ours, theirs, RTOL[np.float64])
     # nncore's pickle, continued by scikit-learn (through to_sklearn), and
     # scikit-learn's pickle continued by nncore.
@@ -305,8 +307,7 @@ def test_to_and_from_scikit_learn(cls, solver, dtype):
                      n=150)
     params = dict(BASE, solver=solver, max_iter=8, warm_start=True)
     ours, theirs = both(cls, **params)
-    ours.fit(X, y)
-    theirs.fit(X, y)
+    call_both(ours, theirs, "fit", X, y)
     to_sk = ours.to_sklearn()
     from_sk = cls.from_sklearn(theirs)
     assert type(to_sk) is type(theirs) and type(from_sk) is cls
