@@ -16,8 +16,8 @@ import pytest
 pytest.importorskip("sklearn")
 from sklearn import neural_network as skn  # noqa: E402
 from sklearn.exceptions import NotFittedError  # noqa: E402
-from test_sklearn import (HAS_WEIGHTS, RTOL, assert_same_model, make_data,  # noqa: E402
-                          needs_weights)
+from sklearn_helpers import (HAS_WEIGHTS, RTOL, assert_same_model, make_data,  # noqa: E402
+                             needs_weights)
 
 from nncore import sklearn as nn_sklearn  # noqa: E402
 from nncore.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
