@@ -11,6 +11,7 @@ from ._typing import EpochInfo, PathLike
 from ._version import __version__
 from .exceptions import DivergenceError, ModelFileError
 from . import _dispatch
+from ._threads import get_num_threads, set_num_threads
 from .network import Network
 
 
@@ -68,4 +69,4 @@ def load(path: PathLike) -> Network:
 simd = _dispatch.select()
 
 __all__ = ["Network", "DivergenceError", "ModelFileError", "EpochInfo", "load",
-           "__version__", "simd"]
+           "get_num_threads", "set_num_threads", "__version__", "simd"]

@@ -11,7 +11,7 @@ from typing import Any, Literal, NamedTuple, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
-from . import _core, _io, _params, _preprocess, _progress, _validation
+from . import _core, _io, _params, _preprocess, _progress, _threads, _validation
 from ._typing import Activation, EpochInfo, FloatArray, Optimizer, Output, PathLike, Seed
 from .exceptions import DivergenceError
 
@@ -128,6 +128,7 @@ class _Validation(NamedTuple):
     X: FloatArray
     T: FloatArray
     restore_best: bool
+    threads: int = 1
 
 
 def _run_epochs(network: Network, epoch: Callable[[int, IndexArray, float], float],
@@ -152,7 +153,8 @@ def _run_epochs(network: Network, epoch: Callable[[int, IndexArray, float], floa
             loss = epoch(number, order, rate) / n
             val_loss = val_score = float("nan")
             if validation is not None:
-                val_loss, val_score = network._evaluate(validation.X, validation.T)
+                val_loss, val_score = network._evaluate(validation.X, validation.T,
+                                                         validation.threads)
                 if validation.restore_best and val_loss < best_loss:
                     best_loss = val_loss
                     if best_params is None:
@@ -273,12 +275,18 @@ class Network:
         Seeds the initial weights and, unless ``fit`` is given its own seed,
         the shuffling of the samples. The same integer seed gives the same
         weights and the same training, bit for bit.
+    threads : int or None, default None
+        The most threads this network's calls use (its BLAS products; see
+        ``nncore.set_num_threads``, the default for None). ``fit`` and
+        ``forward`` take their own. Results do not depend on it. Not saved
+        with the network.
 
     Attributes
     ----------
     layer_sizes : tuple of int
     activation, output : str
     dtype : numpy.dtype
+    threads : int or None
     params : ndarray, shape (n_params,)
         The flat parameter buffer; ``weights`` and ``biases`` are views of it.
     history : History
@@ -323,8 +331,10 @@ class Network:
 
     def __init__(self, layer_sizes: Collection[int], activation: Activation = "sigmoid",
                  output: Output = "softmax", dtype: npt.DTypeLike = "float64",
-                 seed: Seed = None) -> None:
+                 seed: Seed = None, threads: int | None = None) -> None:
         sizes = _validation.check_layer_sizes(layer_sizes)
+        self._threads = None if threads is None else _threads.check_threads(threads,
+                                                                            "threads")
         activation = _validation.check_choice(
             activation, "activation", _params.ACTIVATIONS,
             _params.ACTIVATION_ALIASES)
@@ -376,6 +386,33 @@ class Network:
         (64, 32, 10)
         """
         return self._sizes
+
+    @property
+    def threads(self) -> int | None:
+        """The most threads this network's calls use; None: ``nncore.get_num_threads()``.
+
+        Settable; ``fit`` and ``forward`` take their own ``threads``.
+
+        Examples
+        --------
+        >>> import nncore
+        >>> net = nncore.Network([4, 3, 2], threads=1)
+        >>> net.threads
+        1
+        >>> net.threads = None
+        """
+        return self._threads
+
+    @threads.setter
+    def threads(self, threads: int | None) -> None:
+        self._threads = None if threads is None else _threads.check_threads(threads,
+                                                                            "threads")
+
+    def _threads_for(self, threads: int | None) -> int:
+        # A call's threads: its own (checked), else the network's, else the default.
+        if threads is not None:
+            threads = _threads.check_threads(threads, "threads")
+        return _threads.resolve(threads, self._threads)
 
     @property
     def activation(self) -> Activation:
@@ -610,6 +647,143 @@ class Network:
         return (f"Network({list(self._sizes)}, activation={self._activation!r}, "
                 f"output={self._output!r}, dtype={self._dtype.name!r})")
 
+    # -- export: ONNX and PyTorch (nncore._onnx, nncore._torch) -------------
+
+    def to_onnx(self, path: PathLike | None = None, *, opset: int = 17,
+                preprocessing: bool = True) -> Any:
+        """The network as an ``onnx.ModelProto``, written to ``path`` if given.
+
+        One ``Gemm`` per layer and the activations as ONNX nodes, in the
+        network's dtype, with a free batch dimension: input ``X`` (N,
+        n_inputs), output ``Y`` (N, n_outputs), as ``forward``. A model
+        written by ``nncore train`` takes its raw columns instead (one input
+        per feature column; the imputation, scaling and one-hot encoding as
+        graph nodes) and gives ``label`` and ``probabilities``, or
+        ``prediction``; ``preprocessing=False`` exports the bare network.
+        The metadata (classes, columns, preprocessing) goes into the model's
+        metadata properties. See ``nncore._onnx`` and docs/deploy.md. Needs
+        the ``onnx`` package (``pip install 'nncore[onnx]'``).
+
+        Parameters
+        ----------
+        path : str or os.PathLike, optional
+            Where to write the model (atomically, as ``save``).
+        opset : int, default 17
+            The ONNX opset, 13 to the newest the installed onnx knows.
+        preprocessing : bool, default True
+            For a command-line model: put its preprocessing in the graph.
+
+        Returns
+        -------
+        onnx.ModelProto
+
+        Raises
+        ------
+        ImportError
+            Without the onnx package.
+        TypeError, ValueError
+            A bad ``opset`` or ``preprocessing``.
+        OSError
+            If ``path`` cannot be written (the message names it).
+
+        Examples
+        --------
+        >>> import numpy as np, nncore, onnxruntime           # doctest: +SKIP
+        >>> net = nncore.Network([4, 8, 3], seed=0)           # doctest: +SKIP
+        >>> model = net.to_onnx("net.onnx")                   # doctest: +SKIP
+        >>> session = onnxruntime.InferenceSession("net.onnx")  # doctest: +SKIP
+        >>> X = np.ones((2, 4))                               # doctest: +SKIP
+        >>> np.allclose(session.run(None, {"X": X})[0], net.forward(X))  # doctest: +SKIP
+        True
+        """
+        from . import _onnx
+
+        with self._lock:
+            model = _onnx.build(self, opset, preprocessing)
+        if path is not None:
+            _onnx.save(model, path)
+        return model
+
+    def to_torch(self) -> Any:
+        """The network as a ``torch.nn.Sequential`` with the same weights and dtype.
+
+        ``Linear`` layers with the activations between them (``Sigmoid``,
+        ``Tanh``, ``ReLU``; none for identity) and ``Softmax(dim=1)`` or
+        ``Sigmoid`` at the output; its output is ``forward``'s. Needs PyTorch.
+        See ``nncore._torch``.
+
+        Returns
+        -------
+        torch.nn.Sequential
+            New parameters (copies): training either side leaves the other as
+            it was.
+
+        Raises
+        ------
+        ImportError
+            Without PyTorch.
+
+        Examples
+        --------
+        >>> import torch, nncore                                   # doctest: +SKIP
+        >>> net = nncore.Network([4, 8, 3], activation="relu", seed=0)  # doctest: +SKIP
+        >>> net.to_torch()                                         # doctest: +SKIP
+        Sequential(
+          (0): Linear(in_features=4, out_features=8, bias=True)
+          (1): ReLU()
+          (2): Linear(in_features=8, out_features=3, bias=True)
+          (3): Softmax(dim=1)
+        )
+        """
+        from . import _torch
+
+        with self._lock:
+            return _torch.to_torch(self)
+
+    @classmethod
+    def from_torch(cls, module: Any, *, seed: Seed = None) -> Network:
+        """A Network with the weights of a ``torch.nn.Sequential``.
+
+        ``module`` holds ``Linear`` layers, each followed by at most one
+        activation: the hidden ones all alike (``Sigmoid``, ``Tanh``, ``ReLU``
+        or none), the last ``Softmax`` over dim 1, ``Sigmoid`` or none
+        (``Identity`` counts as none); float32 or float64. Anything else is a
+        TypeError or ValueError naming the layer's index and type.
+        ``from_torch(net.to_torch())`` equals ``net`` bit for bit. ``seed``
+        seeds the new network's generator (shuffling in ``fit``).
+
+        Parameters
+        ----------
+        module : torch.nn.Sequential
+        seed : int, numpy.random.Generator or None, default None
+
+        Returns
+        -------
+        Network
+
+        Raises
+        ------
+        TypeError
+            ``module`` is not a Sequential, or holds a layer nncore has no
+            equivalent for (named with its index).
+        ValueError
+            Layers that do not chain, mixed hidden activations or dtypes,
+            non-finite weights (named with the layer's index).
+        ImportError
+            Without PyTorch.
+
+        Examples
+        --------
+        >>> import torch, nncore                                   # doctest: +SKIP
+        >>> module = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(),
+        ...                              torch.nn.Linear(8, 1))    # doctest: +SKIP
+        >>> nncore.Network.from_torch(module)                      # doctest: +SKIP
+        Network([4, 8, 1], activation='tanh', output='identity', dtype='float32')
+        """
+        from . import _torch
+
+        return _torch.from_torch(cls, module, seed)
+
     # -- internals ----------------------------------------------------------
 
     def _compiled(self) -> _core.Model:
@@ -652,24 +826,29 @@ class Network:
             raise ValueError("the network's parameters contain NaN or infinity "
                              "(written through weights, biases or params)")
 
-    def _loss_grad(self, X: FloatArray, T: FloatArray,
-                   want_grad: bool) -> tuple[float, FloatArray]:
+    def _loss_grad(self, X: FloatArray, T: FloatArray, want_grad: bool,
+                   threads: int | None = None) -> tuple[float, FloatArray]:
         batch = min(CHUNK_ROWS, X.shape[0])
         work = self._work(batch, want_grad, " and the gradient" if want_grad else "")
         grad = np.empty(self._params.shape[0] if want_grad else 0, dtype=self._dtype)
-        total = _core._loss_grad(self._params, *self._spec(), X, T, grad,
-                                 want_grad, work, batch)
+        model = self._compiled()
+        with _threads.limit(self._threads_for(threads),
+                            X.shape[0] * model.work_per_row * (1 + 2 * want_grad)):
+            total = _core._loss_grad(self._params, *self._spec(), X, T, grad,
+                                     want_grad, work, batch)
         return total / X.shape[0], grad
 
     # -- public API -----------------------------------------------------------
 
-    def forward(self, X: npt.ArrayLike) -> FloatArray:
+    def forward(self, X: npt.ArrayLike, *, threads: int | None = None) -> FloatArray:
         """Output activations of the network for every sample.
 
         Parameters
         ----------
         X : array-like, shape (n_samples, n_features)
             Converted to the network's dtype (copied only if needed).
+        threads : int or None, default None
+            The most threads of this call (None: the network's ``threads``).
 
         Returns
         -------
@@ -694,7 +873,18 @@ class Network:
         model = self._compiled()
         # Arrays already in the network's dtype and layout go straight to
         # the core (which checks them cheaply); anything else is validated
-        # and converted first.
+        # and converted first. Calls too small for BLAS threads to matter
+        # skip the thread limit (a few microseconds).
+        if not isinstance(X, np.ndarray) or X.ndim != 2:
+            X = _validation.as_input(X, self._dtype, self._sizes[0])
+        if X.shape[0] * model.work_per_row < _threads.LIMITED_WORK:
+            if threads is not None:
+                _threads.check_threads(threads, "threads")
+            return self._forward_on(model, X)
+        with _threads.limit(self._threads_for(threads)):
+            return self._forward_on(model, X)
+
+    def _forward_on(self, model: _core.Model, X: npt.NDArray[Any]) -> FloatArray:
         out = model.forward(X)
         if out is None:
             out = model.forward(_validation.as_input(X, self._dtype, self._sizes[0]))
@@ -838,7 +1028,7 @@ class Network:
             validation_fraction: float | None = None, early_stopping: bool = False,
             patience: int | None = None, tol: float | None = None,
             restore_best: bool | None = None, learning_rate_init: float | None = None,
-            power_t: float | None = None) -> History:
+            power_t: float | None = None, threads: int | None = None) -> History:
         """Train by stochastic gradient descent or Adam, updating the weights in place.
 
         Each epoch walks through all samples in batches of ``batch_size``
@@ -949,6 +1139,10 @@ class Network:
             Starting rate of a ``learning_rate`` schedule given by name.
         power_t : float >= 0, default 0.5
             Exponent of ``"invscaling"``.
+        threads : int or None, default None
+            The most threads of this call (None: the network's ``threads``).
+            The weights do not depend on it: the same seed gives the same
+            weights, bit for bit, with any number of threads.
 
         Returns
         -------
@@ -1005,6 +1199,7 @@ class Network:
         (True, True)
         """
         epochs = _validation.check_int(epochs, "epochs")
+        threads = self._threads_for(threads)
         schedule = _Schedule(learning_rate, learning_rate_init, power_t, self._dtype)
         for name, flag in (("shuffle", shuffle), ("verbose", verbose),
                            ("early_stopping", early_stopping)):
@@ -1043,14 +1238,16 @@ class Network:
                       or solver.alpha != 0 or sw is not None)
         with self._lock:
             self._check_params()
-            step = (self._solver_epoch(X, T, sw, batch, solver) if use_solver
-                    else self._plain_epoch(X, T, batch))
+            step = (self._solver_epoch(X, T, sw, batch, solver, threads) if use_solver
+                    else self._plain_epoch(X, T, batch, threads))
             rows = np.arange(n, dtype=np.intp)
             if n_held_out and validation is not None:
                 # Drawn last, once nothing can refuse the call any more.
                 rows = rng.permutation(n).astype(np.intp, copy=False)
                 held_out, rows = np.sort(rows[:n_held_out]), np.sort(rows[n_held_out:])
                 validation = validation._replace(X=X[held_out], T=T[held_out])
+            if validation is not None:
+                validation = validation._replace(threads=threads)
             return _run_epochs(self, step, rows, epochs, shuffle, rng, verbose, callback,
                                schedule, stopping, validation)
 
@@ -1090,8 +1287,8 @@ class Network:
         empty = np.empty((0, 0), dtype=self._dtype)
         return _Validation(empty, empty, keep_best), held_out
 
-    def _plain_epoch(self, X: FloatArray, T: FloatArray,
-                     batch: int) -> Callable[[int, IndexArray, float], float]:
+    def _plain_epoch(self, X: FloatArray, T: FloatArray, batch: int,
+                     threads: int) -> Callable[[int, IndexArray, float], float]:
         # An epoch of plain SGD on the fused kernels (_core._train_epoch),
         # which stop at a non-finite value with the last finite weights.
         # Allocated here: a backup of the weights, the core's mini-batch
@@ -1110,9 +1307,10 @@ class Network:
         backup = np.empty_like(self._params)
 
         def epoch(number: int, order: IndexArray, learning_rate: float) -> float:
-            total, done, status = _core._train_epoch(
-                self._params, *self._spec(), X, T, order, batch, learning_rate,
-                work, backup, self._train_path)
+            with _threads.limit(threads):
+                total, done, status = _core._train_epoch(
+                    self._params, *self._spec(), X, T, order, batch, learning_rate,
+                    work, backup, self._train_path)
             if status != 0:
                 raise DivergenceError(
                     f"training diverged in epoch {number}: the loss or the "
@@ -1124,13 +1322,14 @@ class Network:
         return epoch
 
     def _solver_epoch(self, X: FloatArray, T: FloatArray, sw: FloatArray | None,
-                      batch: int, solver: _Solver) -> Callable[[int, IndexArray, float], float]:
+                      batch: int, solver: _Solver,
+                      threads: int) -> Callable[[int, IndexArray, float], float]:
         # An epoch with momentum, Adam, alpha or sample weights: the solver
-        # kernels of nncore.sklearn (_core._sk_epoch), with the error as
+        # solver kernels nncore.sklearn uses too (_core._solver_epoch), with the error as
         # Network defines it. They do not stop on a non-finite value, so each
         # epoch starts from a copy of the weights it can go back to (the
         # optimizer state belongs to this fit call and goes with the error).
-        codes = _core._sk_codes()
+        codes = _core._solver_codes()
         adam = solver.optimizer == "adam"
         code = codes["adam"] if adam else codes["nesterov" if solver.nesterov else "sgd"]
         n_params = self._params.shape[0]
@@ -1149,15 +1348,18 @@ class Network:
         no_index = np.zeros(0, dtype=np.intp)
         no_data = np.zeros(0, dtype=self._dtype)
         backup = np.empty_like(self._params)
+        options = {"solver": code, "alpha": solver.alpha, "momentum": solver.momentum,
+                   "beta_1": solver.beta_1, "beta_2": solver.beta_2,
+                   "epsilon": solver.epsilon}
 
         def epoch(number: int, order: IndexArray, learning_rate: float) -> float:
             backup[...] = self._params
             try:
-                total = _core._sk_epoch(
-                    self._params, *self._spec(), codes["network"], X, no_data,
-                    no_index, no_index, T, weights, order, batch, code, solver.alpha,
-                    learning_rate, solver.momentum, solver.beta_1, solver.beta_2,
-                    solver.epsilon, t, s1, s2)
+                with _threads.limit(threads):
+                    total = _core._solver_epoch(
+                        self._params, *self._spec(), codes["network"], X, no_data,
+                        no_index, no_index, T, weights, order, batch,
+                        dict(options, learning_rate=learning_rate), t, s1, s2)
             except BaseException:
                 # Ctrl-C mid-epoch leaves the weights of the last completed
                 # step; if those went non-finite earlier in the epoch, the
@@ -1275,9 +1477,11 @@ class Network:
                  + np.asarray(metadata["target_mean"], np.float64))
         return P
 
-    def _evaluate(self, X: FloatArray, T: FloatArray) -> tuple[float, float]:
+    def _evaluate(self, X: FloatArray, T: FloatArray,
+                  threads: int) -> tuple[float, float]:
         # (mean loss, score) on validated inputs and targets.
-        return self._loss_grad(X, T, False)[0], self._score(self.forward(X), T, None)
+        return (self._loss_grad(X, T, False, threads)[0],
+                self._score(self.forward(X, threads=threads), T, None))
 
     def _score(self, P: FloatArray, T: FloatArray, sw: FloatArray | None) -> float:
         # Accuracy of the outputs P against the targets T (subset accuracy

@@ -145,7 +145,7 @@ def _check_surface() -> tuple[bool, bool]:
 
 _WEIGHTED, _SMALL_VALIDATION_CHECK = _check_surface()
 
-_CODES = _core._sk_codes()
+_CODES = _core._solver_codes()
 _HIDDEN = {"identity": _params.ACTIVATIONS["identity"],
            "logistic": _params.ACTIVATIONS["sigmoid"],
            "tanh": _params.ACTIVATIONS["tanh"],
@@ -368,7 +368,7 @@ class _CoreMLP:
         hidden, output, _ = self._nn_codes()
         dense, data, indices, indptr = _core_input(X, params.dtype, int(table[0, 0]))
         out = np.empty((X.shape[0], table[0, -1]), dtype=params.dtype)
-        _core._sk_forward(params, table, hidden, output, dense, data, indices,
+        _core._solver_forward(params, table, hidden, output, dense, data, indices,
                           indptr, out)
         return out
 
@@ -421,9 +421,9 @@ class _CoreMLP:
         flat, grad, order = cache["flat"], cache["grad"], cache["order"]
         flat[order] = packed_coef_inter
         hidden, output, loss = self._nn_codes()
-        value = _core._sk_loss_grad(flat, cache["table"], hidden, output, loss,
-                                    *cache["inputs"], cache["Y"], cache["weights"],
-                                    float(self.alpha), grad, _core.ROWS_PER_PASS)
+        value = _core._solver_loss_grad(flat, cache["table"], hidden, output, loss,
+                                        *cache["inputs"], cache["Y"], cache["weights"],
+                                        float(self.alpha), grad, _core.ROWS_PER_PASS)
         # A new array each call: L-BFGS-B keeps gradients between calls.
         return cache["loss_type"](value), grad[order]
 
@@ -538,21 +538,26 @@ class _CoreMLP:
                     if hits.size:
                         zero = int(hits[0])
                         order = order[:zero * batch_size]
+                # The optimizer's own hyperparameters (see the start of this
+                # method), its learning rate as its schedule left it; alpha
+                # is read at every step, as scikit-learn does.
+                options = {"solver": code, "alpha": float(self.alpha),
+                           "learning_rate": float(opt.learning_rate_init if adam
+                                                  else opt.learning_rate),
+                           "momentum": float(0.0 if adam else opt.momentum),
+                           "beta_1": float(opt.beta_1 if adam else 0.9),
+                           "beta_2": float(opt.beta_2 if adam else 0.999),
+                           "epsilon": float(opt.epsilon if adam else 1e-8)}
                 try:
                     # Mixed dtypes: one step at a time, each rounded to the
                     # coefficients' dtype as scikit-learn's in-place update is.
                     accumulated_loss = 0.0
                     for part in (range(0, order.shape[0], batch_size) if mixed is not None
                                  else (0,)):
-                        accumulated_loss += _core._sk_epoch(
+                        accumulated_loss += _core._solver_epoch(
                             work, work_table, *codes, dense, data, indices, indptr, Y, sw,
                             order[part:part + batch_size] if mixed is not None else order,
-                            batch_size, code, float(self.alpha),
-                            float(opt.learning_rate_init if adam else opt.learning_rate),
-                            float(0.0 if adam else opt.momentum),
-                            float(opt.beta_1 if adam else 0.9),
-                            float(opt.beta_2 if adam else 0.999),
-                            float(opt.epsilon if adam else 1e-8), t, s1, s2)
+                            batch_size, options, t, s1, s2)
                         if mixed is not None:
                             for low, high in zip(self.coefs_ + self.intercepts_, mixed):
                                 low[...] = high

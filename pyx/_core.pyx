@@ -22,6 +22,8 @@ cimport numpy as cnp
 
 from _defs cimport (NetSpec, ACT_IDENTITY, ACT_SIGMOID, ACT_TANH, ACT_RELU,
                     OUT_IDENTITY, OUT_SIGMOID, OUT_SOFTMAX, OUT_EXP,
+                    LOSS_SQUARED, LOSS_POISSON, LOSS_LOG, LOSS_BINARY_LOG,
+                    LOSS_NETWORK,
                     MODE_FORWARD, MODE_LOSS, MODE_BACKWARD, MODE_FORWARD_CHECKED,
                     STATUS_OK, STATUS_NONFINITE, SOLVER_GRADIENT, SOLVER_SGD,
                     SOLVER_NESTEROV, SOLVER_ADAM)
@@ -48,12 +50,25 @@ cdef Py_ssize_t WORK_PER_CHUNK = 1 << 23
 cdef Py_ssize_t STEP_SPLIT_WORK = 8 * WORK_PER_CHUNK
 
 # Mini-batch training forms a batch's gradient either sample by sample
-# through the hand-written loops (rows_batch_step, sk_batch), or by BLAS gemm
+# through the hand-written loops (rows_batch_step, solver_gradient), or by BLAS gemm
 # per layer over the batch. Which is faster depends on the CPU, its BLAS
 # kernels, the network and the batch size, so it is measured once per
 # process for each (shape, codes, dtype, batch size) on first use
 # (rows_beat_blas), on synthetic data, and cached here.
 cdef dict _train_rows_cache = {}
+
+# The BLAS threads nncore's calls currently run with (nncore._threads tells
+# it): part of every measured choice's cache key, since both the timing and
+# the rounding of BLAS products depend on it. So a run with threads=1 takes
+# the same paths, and gives the same bits, whatever other runs in the
+# process did with more threads.
+cdef int blas_threads = 1
+
+
+def _note_blas_threads(int threads):
+    """Record the BLAS threads in effect (nncore._threads, on each change)."""
+    global blas_threads
+    blas_threads = threads
 
 # Path choices of forward and _train_epoch: measured, or forced (tests and
 # benchmarks/crossover.py), which use these names.
@@ -68,12 +83,14 @@ from time import perf_counter as _perf_counter
 # ---------------------------------------------------------------------------
 # Workspace layout (one flat array, allocated by Python, sized by this code)
 # ---------------------------------------------------------------------------
-# For a batch capacity B:  [acts_0 | ... | acts_{L-1} | delta | delta' | gather | vec]
+# For a batch capacity B:  [acts_0 | ... | acts_{L-1} | delta | delta' | vec | gather]
 #   acts_l   B * sizes[l+1]   activations of layer l (row k = sample k)
 #   delta    B * width        error terms of the layer being processed
 #   delta'   B * width        error terms of the layer below
-#   gather   B * sizes[0]     shuffled input rows copied together for BLAS
 #   vec      width            bias column / column sums of delta
+#   gather   B * sizes[0]     shuffled input rows copied together for BLAS;
+#                             absent when the input is sparse (CSR rows are
+#                             never densified: sparse_workspace_size)
 # where width = max(sizes[1:]). Per-sample training uses the same layout, B = 1.
 
 cdef Py_ssize_t max_width(const NetSpec* net) noexcept nogil:
@@ -89,6 +106,11 @@ cdef Py_ssize_t workspace_size(const NetSpec* net, Py_ssize_t batch) noexcept no
     for l in range(1, net.n_layers + 1):
         units += net.sizes[l]
     return batch * (units + 2 * width + net.sizes[0]) + width
+
+
+cdef Py_ssize_t sparse_workspace_size(const NetSpec* net, Py_ssize_t batch) noexcept nogil:
+    # The layout above without its gather block.
+    return workspace_size(net, batch) - batch * net.sizes[0]
 
 
 cdef inline floating* layer_acts(const NetSpec* net, floating* work,
@@ -134,70 +156,102 @@ cdef double sample_forward(const NetSpec* net, const floating* params,
     return err
 
 
-cdef void sample_backward_update(const NetSpec* net, floating* params,
-                                 const floating* x, const floating* t,
-                                 floating lr, const floating* x_next,
-                                 floating* work) noexcept nogil:
-    # After sample_forward: backpropagate and update in one pass per layer.
-    # Each weight row is read once: its old values feed the error of the
-    # layer below and the row is updated while still in cache. No gradient
-    # is ever stored. With x_next != NULL the first layer's sweep also forms
-    # its pre-activations for the next sample (sample_forward's have_z0).
-    cdef Py_ssize_t l, j, n_in, n_out
+# How sample_backward treats each layer's weight rows.
+cdef enum Backward:
+    BACK_UPDATE = 0         # plain SGD, fused: params -= alpha * gradient
+    BACK_ACCUMULATE = 1     # grad += alpha * gradient, params unchanged
+    BACK_SOLVER = 2         # the solver's step (momentum, Nesterov, Adam), fused
+
+
+cdef double sample_backward(const NetSpec* net, floating* params,
+                            const floating* x, const floating* t,
+                            const floating* weight, int how, floating alpha,
+                            floating* grad, const floating* x_next,
+                            floating* s1, floating* s2, const void* step,
+                            floating* work) noexcept nogil:
+    """After sample_forward: backpropagate one sample, from the output down.
+
+    Each layer's weight rows are read once: their old values give the error
+    terms of the layer below, and the rows are then updated in place
+    (BACK_UPDATE, BACK_SOLVER) or their gradient added to grad
+    (BACK_ACCUMULATE) while still in cache; no gradient is stored for an
+    update. weight != NULL scales the sample's error terms (a sample
+    weight). BACK_UPDATE with x_next != NULL also forms the first layer's
+    pre-activations for the next sample in the same sweep (sample_forward's
+    have_z0). BACK_SOLVER takes the step's parameters in ``step`` (an
+    nn_step_f or nn_step_d) and the solver's state s1, s2, and returns
+    ||W||^2 before the step (for the penalty); the others return 0.
+    """
+    cdef Py_ssize_t l, j, n_in, n_out, off
     cdef floating* delta = delta_buffer(net, work, 1, 0)
     cdef floating* back = delta_buffer(net, work, 1, 1)
     cdef floating* swap
+    cdef floating* below
     cdef const floating* a_in
     cdef const floating* a_out = layer_acts(net, work, 1, net.n_layers - 1)
+    cdef double sq = 0
     for j in range(net.sizes[net.n_layers]):
         delta[j] = a_out[j] - t[j]          # canonical link: dE/dz = a - t
+        if weight != NULL:
+            delta[j] = delta[j] * weight[0]
     for l in range(net.n_layers - 1, -1, -1):
         n_in = net.sizes[l]
         n_out = net.sizes[l + 1]
+        off = net.offsets[l]
         a_in = x if l == 0 else layer_acts(net, work, 1, l - 1)
-        if l > 0:
-            backprop_update(n_out, n_in, net.lds[l], delta, lr, a_in,
-                            params + net.offsets[l], back)
-            derivative_rows(net.hidden, 1, n_in, a_in, back, <floating*>NULL)
-            swap = delta
-            delta = back
-            back = swap
+        below = back if l > 0 else <floating*>NULL
+        if how == BACK_UPDATE:
+            if l > 0:
+                backprop_update(n_out, n_in, net.lds[l], delta, alpha, a_in,
+                                params + off, back)
+            else:
+                # The first layer has no layer below: update only. Its step
+                # sizes go to the buffer the layer below would have used.
+                for j in range(n_out):
+                    back[j] = alpha * delta[j]
+                rows_update(n_out, n_in, net.lds[l], back, a_in, x_next,
+                            params + off, layer_acts(net, work, 1, 0))
+        elif how == BACK_ACCUMULATE:
+            accumulate(n_out, n_in, net.lds[l], delta, alpha, a_in, params + off,
+                       grad + off, below)
+        elif floating is float:
+            sq += nn_active.solver_sample_f(n_out, n_in, net.lds[l], delta, a_in,
+                                            params + off, s1 + off,
+                                            s2 + off if s2 != NULL else NULL,
+                                            below, <const nn_step_f*>step)
         else:
-            # The first layer has no layer below: update only. Its step
-            # sizes go to the buffer the layer below would have used.
-            for j in range(n_out):
-                back[j] = lr * delta[j]
-            rows_update(n_out, n_in, net.lds[l], back, a_in, x_next,
-                        params + net.offsets[l], layer_acts(net, work, 1, 0))
-
-
-cdef void sample_backward_accumulate(const NetSpec* net, const floating* params,
-                                     const floating* x, const floating* t,
-                                     floating alpha, floating* grad,
-                                     floating* work) noexcept nogil:
-    # After sample_forward: grad += alpha * the gradient of this sample's
-    # error, params unchanged. The hand-written mini-batch step, where BLAS's
-    # cost per call would dominate (rows_beat_blas).
-    cdef Py_ssize_t l, j, n_in, n_out
-    cdef floating* delta = delta_buffer(net, work, 1, 0)
-    cdef floating* back = delta_buffer(net, work, 1, 1)
-    cdef floating* swap
-    cdef const floating* a_in
-    cdef const floating* a_out = layer_acts(net, work, 1, net.n_layers - 1)
-    for j in range(net.sizes[net.n_layers]):
-        delta[j] = a_out[j] - t[j]
-    for l in range(net.n_layers - 1, -1, -1):
-        n_in = net.sizes[l]
-        n_out = net.sizes[l + 1]
-        a_in = x if l == 0 else layer_acts(net, work, 1, l - 1)
-        accumulate(n_out, n_in, net.lds[l], delta, alpha, a_in,
-                   params + net.offsets[l], grad + net.offsets[l],
-                   back if l > 0 else <floating*>NULL)
+            sq += nn_active.solver_sample_d(n_out, n_in, net.lds[l], delta, a_in,
+                                            params + off, s1 + off,
+                                            s2 + off if s2 != NULL else NULL,
+                                            below, <const nn_step_d*>step)
         if l > 0:
             derivative_rows(net.hidden, 1, n_in, a_in, back, <floating*>NULL)
             swap = delta
             delta = back
             back = swap
+    return sq
+
+
+cdef inline void sample_backward_update(const NetSpec* net, floating* params,
+                                        const floating* x, const floating* t,
+                                        floating lr, const floating* x_next,
+                                        floating* work) noexcept nogil:
+    # Online SGD's fused step: params -= lr * this sample's gradient.
+    sample_backward(net, params, x, t, <floating*>NULL, BACK_UPDATE, lr,
+                    <floating*>NULL, x_next, <floating*>NULL, <floating*>NULL,
+                    NULL, work)
+
+
+cdef inline void sample_backward_accumulate(const NetSpec* net, const floating* params,
+                                            const floating* x, const floating* t,
+                                            floating alpha, floating* grad,
+                                            floating* work) noexcept nogil:
+    # grad += alpha * this sample's gradient, params unchanged: the
+    # hand-written mini-batch step, where BLAS's cost per call would dominate
+    # (rows_beat_blas).
+    sample_backward(net, <floating*>params, x, t, <floating*>NULL, BACK_ACCUMULATE,
+                    alpha, grad, <floating*>NULL, <floating*>NULL, <floating*>NULL,
+                    NULL, work)
 
 
 cdef double rows_batch_step(const NetSpec* net, floating* params,
@@ -229,16 +283,64 @@ cdef double rows_batch_step(const NetSpec* net, floating* params,
 # Batch kernel (mini-batches, inference, loss and gradients) through BLAS
 # ---------------------------------------------------------------------------
 
+ctypedef struct CsrRows:
+    # A batch of rows of a CSR matrix, read where they are: sample k's entries
+    # are values[p] in columns indices[p], p in [bounds[2k], bounds[2k + 1]).
+    const void* values          # float or double: the dtype of the call
+    const Py_ssize_t* indices
+    const Py_ssize_t* bounds
+
+
+cdef void csr_times_wt(const CsrRows* csr, Py_ssize_t batch, Py_ssize_t n_out,
+                       const floating* W, Py_ssize_t ldw,
+                       floating* Z) noexcept nogil:
+    # Z (batch, n_out) += X W^T for the batch's CSR rows X: one column of W
+    # (stride ldw) per stored entry, so the cost is the entries times n_out
+    # whatever the number of input columns, and nothing is densified.
+    cdef const floating* values = <const floating*>csr.values
+    cdef Py_ssize_t k, p, j, i
+    cdef floating v
+    cdef floating* z
+    for k in range(batch):
+        z = Z + k * n_out
+        for p in range(csr.bounds[2 * k], csr.bounds[2 * k + 1]):
+            v = values[p]
+            i = csr.indices[p]
+            for j in range(n_out):
+                z[j] += v * W[j * ldw + i]
+
+
+cdef void csr_scatter(const CsrRows* csr, Py_ssize_t batch, Py_ssize_t n_out,
+                      floating alpha, const floating* delta, floating* G,
+                      Py_ssize_t ldg) noexcept nogil:
+    # G (n_out, ldg) += alpha delta^T X for the batch's CSR rows X: only the
+    # columns of G named by the batch's entries are touched.
+    cdef const floating* values = <const floating*>csr.values
+    cdef Py_ssize_t k, p, j, i
+    cdef floating v
+    cdef const floating* d
+    for k in range(batch):
+        d = delta + k * n_out
+        for p in range(csr.bounds[2 * k], csr.bounds[2 * k + 1]):
+            v = alpha * values[p]
+            i = csr.indices[p]
+            for j in range(n_out):
+                G[j * ldg + i] += v * d[j]
+
+
 cdef double batch_pass(const NetSpec* net, floating* params,
                        const floating* X, Py_ssize_t ldx, const floating* T,
                        const floating* sw, const Py_ssize_t* rows,
                        Py_ssize_t batch, int mode,
                        floating alpha, floating* target, floating* out,
-                       floating* work) noexcept nogil:
+                       floating* work, const CsrRows* csr) noexcept nogil:
     """Forward a batch and, for MODE_BACKWARD, add alpha * gradient to target.
 
     Sample k of the batch is row rows[k] of X (and of T and sw), or row k
-    when rows is NULL. With sw != NULL each sample's error terms are weighted
+    when rows is NULL. With csr != NULL the inputs are its sparse rows
+    instead (rows must be NULL, X is not read, and work may lack the gather
+    block: sparse_workspace_size); the first layer's products then stay
+    sparse. With sw != NULL each sample's error terms are weighted
     by sw, and so is the returned error. The gradient is that of the summed
     error; target may be params itself (in-place update: alpha = -lr /
     batch), or a gradient buffer of the same layout. Each layer's error for the layer below is computed from its
@@ -253,8 +355,8 @@ cdef double batch_pass(const NetSpec* net, floating* params,
     cdef const floating* a_0        # the batch's input rows, and their stride
     cdef Py_ssize_t ld_0
     cdef const floating* trow
-    cdef floating* gather = delta_buffer(net, work, batch, 2)
-    cdef floating* vec = gather + batch * net.sizes[0]
+    cdef floating* vec = delta_buffer(net, work, batch, 2)
+    cdef floating* gather = vec + width
     cdef floating* delta = delta_buffer(net, work, batch, 0)
     cdef floating* back = delta_buffer(net, work, batch, 1)
     cdef floating* swap
@@ -268,7 +370,10 @@ cdef double batch_pass(const NetSpec* net, floating* params,
 
     # Input rows: used in place when they are consecutive in X (no shuffle),
     # otherwise copied once into a contiguous block for BLAS.
-    if rows != NULL:
+    if csr != NULL:
+        a_0 = NULL
+        ld_0 = 0
+    elif rows != NULL:
         for k in range(1, batch):
             if rows[k] != rows[0] + k:
                 consecutive = False
@@ -288,28 +393,34 @@ cdef double batch_pass(const NetSpec* net, floating* params,
     a_in = a_0
     lda = ld_0
 
-    # Forward: Z = A W^T by gemm, then bias and activation in one pass.
+    # Forward: Z = b + A W^T, the bias rows being gemm's C (beta = 1), then
+    # the activation. So BLAS does not zero C first (OpenBLAS does that a
+    # column at a time, a tenth of a small network's step) and no pass adds
+    # the bias afterwards.
     for l in range(L):
         n_in = net.sizes[l]
         n_out = net.sizes[l + 1]
         W = params + net.offsets[l]
         z = out if (l == L - 1 and out != NULL) else layer_acts(net, work, batch, l)
-        gemm(False, True, <int>batch, <int>n_out, <int>n_in, <floating>1,
-             a_in, <int>lda, W, <int>net.lds[l], <floating>0, z, <int>n_out)
+        for j in range(n_out):
+            vec[j] = W[j * net.lds[l] + n_in]
+        for k in range(batch):
+            memcpy(z + k * n_out, vec, n_out * sizeof(floating))
+        if l == 0 and csr != NULL:
+            csr_times_wt(csr, batch, n_out, W, net.lds[0], z)
+        else:
+            gemm(False, True, <int>batch, <int>n_out, <int>n_in, <floating>1,
+                 a_in, <int>lda, W, <int>net.lds[l], <floating>1, z, <int>n_out)
         if check_z0 and l == 0 and not all_finite(batch * n_out, z):
             # A NaN or infinity in the inputs reaches every pre-activation
             # of its row (inf * 0 is NaN): checking Z, already in cache,
             # stands in for a pass over the much wider inputs. The caller
             # tells a bad input from a finite one that overflowed.
             return NAN
-        for j in range(n_out):
-            vec[j] = W[j * net.lds[l] + n_in]
         if l < L - 1:
-            activate_rows(net.hidden, batch, n_out, vec, z)
+            activate_rows(net.hidden, batch, n_out, <floating*>NULL, z)
         else:
             for k in range(batch):
-                for j in range(n_out):
-                    z[k * n_out + j] += vec[j]
                 trow = NULL
                 if mode != MODE_FORWARD:
                     trow = T + (rows[k] if rows != NULL else k) * n_out
@@ -350,14 +461,20 @@ cdef double batch_pass(const NetSpec* net, floating* params,
         if l > 0:
             # Error for the layer below from the old weights, then the
             # derivative and the next bias gradient in one pass.
+            # (C zeroed here in one call rather than by BLAS, as above.)
+            memset(back, 0, batch * n_in * sizeof(floating))
             gemm(False, False, <int>batch, <int>n_in, <int>n_out, <floating>1,
-                 delta, <int>n_out, W, <int>net.lds[l], <floating>0, back,
+                 delta, <int>n_out, W, <int>net.lds[l], <floating>1, back,
                  <int>n_in)
             derivative_rows(net.hidden, batch, n_in, a_in, back, vec)
         # Weights: target += alpha delta^T A, written straight into target.
-        gemm(True, False, <int>n_out, <int>n_in, <int>batch, alpha,
-             delta, <int>n_out, a_in, <int>lda, <floating>1,
-             target + net.offsets[l], <int>net.lds[l])
+        if l == 0 and csr != NULL:
+            csr_scatter(csr, batch, n_out, alpha, delta, target + net.offsets[0],
+                        net.lds[0])
+        else:
+            gemm(True, False, <int>n_out, <int>n_in, <int>batch, alpha,
+                 delta, <int>n_out, a_in, <int>lda, <floating>1,
+                 target + net.offsets[l], <int>net.lds[l])
         swap = delta
         delta = back
         back = swap
@@ -374,7 +491,7 @@ cdef bint rows_beat_blas(const NetSpec* net, floating* params, const floating* X
                          floating* work) except -1:
     """Whether a batch's gradient is formed faster sample by sample through
     the row loops than by BLAS, measured once per process for each shape,
-    codes, dtype and batch size (cached in _train_rows_cache) on the
+    codes, dtype, batch size and BLAS threads (cached in _train_rows_cache) on the
     caller's own buffers: the parameters (read), the first batch of the
     caller's rows of X and T (rows == NULL: the first rows), grad (written:
     scratch of the parameters' size, which the row path needs anyway) and
@@ -385,7 +502,7 @@ cdef bint rows_beat_blas(const NetSpec* net, floating* params, const floating* X
     cdef bytes shape = (<char*>net.sizes)[:(net.n_layers + 1) * sizeof(Py_ssize_t)]
     cdef int hidden = net.hidden, output = net.output
     cdef bint is_double = floating is double
-    key = (shape, hidden, output, is_double, batch)
+    key = (shape, hidden, output, is_double, batch, blas_threads)
     cdef Py_ssize_t n_params = 0, l
     cached = _train_rows_cache.get(key)
     if cached is not None:
@@ -446,7 +563,8 @@ cdef double time_gradient(const NetSpec* net, floating* params,
                                                <floating>1, grad, work)
             else:
                 batch_pass(net, params, X, ldx, T, <floating*>NULL, rows, count,
-                           MODE_BACKWARD, <floating>1, grad, <floating*>NULL, work)
+                           MODE_BACKWARD, <floating>1, grad, <floating*>NULL, work,
+                           <CsrRows*>NULL)
         best = min(best, _perf_counter() - start)
     return best
 
@@ -583,7 +701,7 @@ def _loss_grad(floating[::1] params, const Py_ssize_t[:, ::1] layout,
                               &T[start, 0], <floating*>NULL, <Py_ssize_t*>NULL, todo,
                               MODE_BACKWARD if want_grad else MODE_LOSS,
                               alpha, &grad[0] if want_grad else <floating*>NULL,
-                              <floating*>NULL, &work[0])
+                              <floating*>NULL, &work[0], <CsrRows*>NULL)
         start += todo
         PyErr_CheckSignals()
     return err
@@ -624,7 +742,7 @@ cdef tuple split_steps(const NetSpec* net, floating* params, Py_ssize_t n_params
                     err = batch_pass(net, params, &X[0, 0], X.shape[1], &T[0, 0],
                                      <floating*>NULL, &order[pos + off], sub,
                                      MODE_BACKWARD, <floating>(-lr / todo), grad,
-                                     <floating*>NULL, work)
+                                     <floating*>NULL, work, <CsrRows*>NULL)
             if not isfinite(err):
                 return total, pos, STATUS_NONFINITE
             step_total += err
@@ -741,7 +859,7 @@ def _train_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout,
                         err = batch_pass(&net, &params[0], &X[0, 0], X.shape[1],
                                          &T[0, 0], <floating*>NULL, &order[pos], todo, MODE_BACKWARD,
                                          <floating>(-lr / todo), &params[0],
-                                         <floating*>NULL, &work[0])
+                                         <floating*>NULL, &work[0], <CsrRows*>NULL)
                     if not isfinite(err):
                         status = STATUS_NONFINITE
                         break
@@ -855,7 +973,7 @@ cdef int forward_rows(const NetSpec* net, Py_ssize_t n_params,
                                       <floating*>NULL, <floating*>NULL,
                                       <Py_ssize_t*>NULL, todo,
                                       MODE_FORWARD_CHECKED, 0, <floating*>NULL,
-                                      out + k * n_out, work)):
+                                      out + k * n_out, work, <CsrRows*>NULL)):
                     # Non-finite first-layer sums: bad inputs, or finite
                     # inputs large enough to overflow them.
                     if not all_finite(todo * n_in, X + k * n_in):
@@ -864,7 +982,7 @@ cdef int forward_rows(const NetSpec* net, Py_ssize_t n_params,
                     batch_pass(net, params, X + k * n_in, n_in,
                                <floating*>NULL, <floating*>NULL,
                                <Py_ssize_t*>NULL, todo, MODE_FORWARD, 0, <floating*>NULL,
-                               out + k * n_out, work)
+                               out + k * n_out, work, <CsrRows*>NULL)
                 k += todo
         start = stop
         PyErr_CheckSignals()
@@ -962,7 +1080,7 @@ cdef class Model:
         cdef Py_ssize_t k, rows_max = 1
         cdef double per_row
         key = (tuple([self.net.sizes[l] for l in range(self.net.n_layers + 1)]),
-               self.typenum, self.net.hidden, self.net.output)
+               self.typenum, self.net.hidden, self.net.output, blas_threads)
         cached = _rows_max_cache.get(key)
         if cached is not None:
             return cached
@@ -1078,8 +1196,9 @@ cdef class Model:
 
 
 # ---------------------------------------------------------------------------
-# scikit-learn's solvers (nncore.sklearn): sample weights, the L2 penalty,
-# momentum, Nesterov and Adam, and the loss values scikit-learn reports
+# The solvers (Network's optimizers with their options, and nncore.sklearn):
+# sample weights, the L2 penalty, momentum, Nesterov and Adam, and the loss
+# values scikit-learn reports
 # ---------------------------------------------------------------------------
 # The mathematics is scikit-learn's (sklearn/neural_network/_multilayer_
 # perceptron.py, _base.py, _stochastic_optimizers.py), step for step, so that
@@ -1089,25 +1208,19 @@ cdef class Model:
 # weighted mean (from clipped probabilities for the log losses) plus
 # alpha / 2 ||W||^2 / sum_k sw_k.
 
-cdef enum SkLoss:
-    SK_SQUARED = 0      # half the weighted mean over samples and outputs of (y - p)^2
-    SK_POISSON = 1      # sum over outputs of the weighted mean of y log(y / p) - y + p
-    SK_LOG = 2          # softmax: -sum_j y_j log clip(p_j)
-    SK_BINARY_LOG = 3   # logistic: -sum_j y log clip(p) + (1 - y) log(1 - clip(p))
-    SK_NETWORK = 4      # nncore.Network's own error, from the logits (output_row)
-
-def _sk_codes():
-    """The codes of the scikit-learn section, for nncore.sklearn to check against."""
+def _solver_codes():
+    """The codes of the solvers' losses and steps (_defs.pxd), for nncore.network
+    and nncore.sklearn."""
     return {
         "out_exp": OUT_EXP,
-        "squared_error": SK_SQUARED, "poisson": SK_POISSON,
-        "log_loss": SK_LOG, "binary_log_loss": SK_BINARY_LOG, "network": SK_NETWORK,
+        "squared_error": LOSS_SQUARED, "poisson": LOSS_POISSON,
+        "log_loss": LOSS_LOG, "binary_log_loss": LOSS_BINARY_LOG, "network": LOSS_NETWORK,
         "gradient": SOLVER_GRADIENT, "sgd": SOLVER_SGD, "nesterov": SOLVER_NESTEROV,
         "adam": SOLVER_ADAM,
     }
 
 
-cdef double sk_loss(int kind, Py_ssize_t batch, Py_ssize_t n_out,
+cdef double batch_loss(int kind, Py_ssize_t batch, Py_ssize_t n_out,
                     const floating* P, const floating* Y,
                     const floating* sw) noexcept nogil:
     # The batch's weighted loss sum, to be divided by the weight sum.
@@ -1119,9 +1232,9 @@ cdef double sk_loss(int kind, Py_ssize_t batch, Py_ssize_t n_out,
         for j in range(n_out):
             p = P[k * n_out + j]
             y = Y[k * n_out + j]
-            if kind == SK_SQUARED:
+            if kind == LOSS_SQUARED:
                 s += (y - p) * (y - p)
-            elif kind == SK_POISSON:
+            elif kind == LOSS_POISSON:
                 if y != 0:
                     s += y * log(y / p)
                 s += p - y
@@ -1133,12 +1246,12 @@ cdef double sk_loss(int kind, Py_ssize_t batch, Py_ssize_t n_out,
                     p = 1 - eps
                 if y != 0:
                     s -= y * log(p)
-                if kind == SK_BINARY_LOG and y != 1:
+                if kind == LOSS_BINARY_LOG and y != 1:
                     s -= (1 - y) * log(1 - p)
         if sw != NULL:
             s *= sw[k]
         total += s
-    if kind == SK_SQUARED:
+    if kind == LOSS_SQUARED:
         total *= 0.5 / n_out
     return total
 
@@ -1191,7 +1304,7 @@ cdef inline nn_step_d step_d(const SolverStep* p) noexcept nogil:
     return q
 
 
-cdef double sk_update(const NetSpec* net, floating* params, floating* grad,
+cdef double solver_update(const NetSpec* net, floating* params, floating* grad,
                       floating* s1, floating* s2,
                       const SolverStep* p) noexcept nogil:
     """grad, the gradient of the weighted error sum, becomes scikit-learn's
@@ -1221,80 +1334,52 @@ cdef double sk_update(const NetSpec* net, floating* params, floating* grad,
     return sq
 
 
-cdef double sk_sample_step(const NetSpec* net, floating* params, int loss_kind,
-                           const floating* x, const floating* y, const floating* sw,
-                           floating* s1, floating* s2, SolverStep step,
-                           floating* work) noexcept nogil:
-    """One step of the solver on one sample, fused: each layer's rows are
-    read once, for the error of the layer below (from the old weights) and
-    the update. The same arithmetic as sk_batch + sk_update with batch 1;
-    returns the batch loss (scikit-learn's, penalty included)."""
-    cdef Py_ssize_t L = net.n_layers, l, j, n_in, n_out, off
-    cdef floating* delta = delta_buffer(net, work, 1, 0)
-    cdef floating* back = delta_buffer(net, work, 1, 1)
-    cdef floating* swap
-    cdef floating* below
-    cdef const floating* a_in
-    cdef const floating* a_out = layer_acts(net, work, 1, L - 1)
+cdef double solver_sample_step(const NetSpec* net, floating* params, int loss_kind,
+                               const floating* x, const floating* y, const floating* sw,
+                               floating* s1, floating* s2, SolverStep step,
+                               floating* work) noexcept nogil:
+    """One step of the solver on one sample, fused (sample_backward): the same
+    arithmetic as solver_gradient + solver_update with batch 1; returns the
+    batch loss (scikit-learn's, penalty included)."""
+    cdef Py_ssize_t n_out = net.sizes[net.n_layers]
     cdef floating wk = sw[0] if sw != NULL else <floating>1
-    cdef double loss, sq = 0, sw_sum = wk
+    cdef double loss, sq, sw_sum = wk
     cdef nn_step_f qf
     cdef nn_step_d qd
+    cdef const void* q
     step.sw_sum = wk
     if floating is float:
         qf = step_f(&step)
+        q = &qf
     else:
         qd = step_d(&step)
+        q = &qd
     loss = sample_forward(net, params, x, y, work, False)
-    n_out = net.sizes[L]
-    if loss_kind == SK_NETWORK:
+    if loss_kind == LOSS_NETWORK:
         loss *= wk
     else:
-        loss = sk_loss(loss_kind, 1, n_out, a_out, y, sw)
-    for j in range(n_out):
-        delta[j] = a_out[j] - y[j]
-        if sw != NULL:
-            delta[j] = delta[j] * wk
-    for l in range(L - 1, -1, -1):
-        n_in = net.sizes[l]
-        n_out = net.sizes[l + 1]
-        off = net.offsets[l]
-        a_in = x if l == 0 else layer_acts(net, work, 1, l - 1)
-        below = back if l > 0 else <floating*>NULL
-        if floating is float:
-            sq += nn_active.solver_sample_f(n_out, n_in, net.lds[l], delta, a_in,
-                                            params + off, s1 + off,
-                                            s2 + off if s2 != NULL else NULL,
-                                            below, &qf)
-        else:
-            sq += nn_active.solver_sample_d(n_out, n_in, net.lds[l], delta, a_in,
-                                            params + off, s1 + off,
-                                            s2 + off if s2 != NULL else NULL,
-                                            below, &qd)
-        if l > 0:
-            derivative_rows(net.hidden, 1, n_in, a_in, back, <floating*>NULL)
-            swap = delta
-            delta = back
-            back = swap
+        loss = batch_loss(loss_kind, 1, n_out, layer_acts(net, work, 1, net.n_layers - 1),
+                          y, sw)
+    sq = sample_backward(net, params, x, y, sw, BACK_SOLVER, 0, <floating*>NULL,
+                         <floating*>NULL, s1, s2, q, work)
     return loss / sw_sum + 0.5 * step.alpha * sq / sw_sum
 
 
-cdef void sk_gather(Py_ssize_t n_features, Py_ssize_t n_out, const floating* X,
-                    const floating* x_data, const Py_ssize_t* x_indices,
+cdef void gather_batch(Py_ssize_t n_features, Py_ssize_t n_out, const floating* X,
                     const Py_ssize_t* x_indptr, const floating* Y,
                     const floating* sw, const Py_ssize_t* rows, Py_ssize_t first,
-                    Py_ssize_t batch, floating* xb, floating* yb,
-                    floating* swb) noexcept nogil:
-    # Rows rows[0..batch) (rows == NULL: first, first + 1, ...) of X (dense,
-    # or CSR when x_indptr != NULL), Y and sw copied into contiguous blocks
-    # for BLAS.
-    cdef Py_ssize_t k, p, r
+                    Py_ssize_t batch, floating* xb, Py_ssize_t* bounds,
+                    floating* yb, floating* swb) noexcept nogil:
+    # Rows rows[0..batch) (rows == NULL: first, first + 1, ...) of Y and sw
+    # copied into contiguous blocks, and of X: dense rows copied into xb for
+    # BLAS, or, for a CSR matrix (x_indptr != NULL), each row's range of
+    # entries into bounds (CsrRows), the entries themselves left in place.
+    cdef Py_ssize_t k, r
     for k in range(batch):
         r = rows[k] if rows != NULL else first + k
         if x_indptr != NULL:
-            memset(xb + k * n_features, 0, n_features * sizeof(floating))
-            for p in range(x_indptr[r], x_indptr[r + 1]):
-                xb[k * n_features + x_indices[p]] += x_data[p]
+            bounds[2 * k] = x_indptr[r]
+            bounds[2 * k + 1] = x_indptr[r + 1]
         else:
             memcpy(xb + k * n_features, X + r * n_features,
                    n_features * sizeof(floating))
@@ -1304,14 +1389,17 @@ cdef void sk_gather(Py_ssize_t n_features, Py_ssize_t n_out, const floating* X,
             swb[k] = sw[r]
 
 
-cdef double sk_batch(const NetSpec* net, floating* params, Py_ssize_t n_params,
-                     int loss_kind, const floating* xb, const floating* yb,
-                     const floating* swb, Py_ssize_t batch, bint by_rows,
-                     double* sw_sum, floating* grad, floating* work) noexcept nogil:
+cdef double solver_gradient(const NetSpec* net, floating* params, Py_ssize_t n_params,
+                     int loss_kind, const floating* xb, const CsrRows* csr,
+                     const floating* yb, const floating* swb, Py_ssize_t batch,
+                     bint by_rows, double* sw_sum, floating* grad,
+                     floating* work) noexcept nogil:
     # grad += gradient of the batch's weighted error sum (params unchanged);
-    # returns the weighted loss sum, and the weight sum in sw_sum. Single
-    # samples, and batches where the caller measured the row loops faster
-    # (by_rows: rows_beat_blas), go sample by sample, the rest through BLAS.
+    # returns the weighted loss sum, and the weight sum in sw_sum. The inputs
+    # are xb's dense rows, or csr's sparse ones (csr != NULL). Dense single
+    # samples, and dense batches where the caller measured the row loops
+    # faster (by_rows: rows_beat_blas), go sample by sample; the rest, and
+    # every sparse batch (which keeps its first layer sparse), through BLAS.
     cdef Py_ssize_t k
     cdef Py_ssize_t n_in = net.sizes[0], n_out = net.sizes[net.n_layers]
     cdef double s = batch, loss = 0, e
@@ -1320,13 +1408,13 @@ cdef double sk_batch(const NetSpec* net, floating* params, Py_ssize_t n_params,
         for k in range(batch):
             s += swb[k]
     sw_sum[0] = s
-    if batch == 1 or by_rows:
+    if csr == NULL and (batch == 1 or by_rows):
         for k in range(batch):
             e = sample_forward(net, params, xb + k * n_in, yb + k * n_out, work, False)
-            if loss_kind == SK_NETWORK:
+            if loss_kind == LOSS_NETWORK:
                 loss += e * swb[k] if swb != NULL else e
             else:
-                loss += sk_loss(loss_kind, 1, n_out,
+                loss += batch_loss(loss_kind, 1, n_out,
                                 layer_acts(net, work, 1, net.n_layers - 1),
                                 yb + k * n_out, swb + k if swb != NULL else NULL)
             sample_backward_accumulate(net, params, xb + k * n_in, yb + k * n_out,
@@ -1334,18 +1422,19 @@ cdef double sk_batch(const NetSpec* net, floating* params, Py_ssize_t n_params,
                                        grad, work)
         return loss
     e = batch_pass(net, params, xb, n_in, yb, swb, <Py_ssize_t*>NULL, batch,
-                   MODE_BACKWARD, <floating>1, grad, <floating*>NULL, work)
-    if loss_kind == SK_NETWORK:
+                   MODE_BACKWARD, <floating>1, grad, <floating*>NULL, work, csr)
+    if loss_kind == LOSS_NETWORK:
         return e
-    return sk_loss(loss_kind, batch, n_out,
+    return batch_loss(loss_kind, batch, n_out,
                    layer_acts(net, work, batch, net.n_layers - 1), yb, swb)
 
 
-cdef class _SkBuffers:
+cdef class _SolverBuffers:
     # One malloc for a call's gradient, gathered batch and work space.
     cdef void* block
+    cdef Py_ssize_t* bounds     # CsrRows.bounds of a sparse batch
     cdef void* grad
-    cdef void* xb
+    cdef void* xb               # a dense batch's rows (none for sparse input)
     cdef void* yb
     cdef void* swb
     cdef void* work
@@ -1354,16 +1443,28 @@ cdef class _SkBuffers:
         free(self.block)
 
 
-cdef _SkBuffers sk_buffers(const NetSpec* net, Py_ssize_t n_params,
-                          Py_ssize_t batch, size_t itemsize):
-    cdef _SkBuffers b = _SkBuffers.__new__(_SkBuffers)
-    cdef Py_ssize_t n_grad = n_params, n_x = batch * net.sizes[0]
+cdef _SolverBuffers solver_buffers(const NetSpec* net, Py_ssize_t n_params,
+                           Py_ssize_t batch, size_t itemsize, bint sparse):
+    # Sized for the input's kind: a sparse batch is read in place (2 indices
+    # a row), never densified into batch x n_features entries. Checked
+    # against the memory available before it is allocated.
+    cdef _SolverBuffers b = _SolverBuffers.__new__(_SolverBuffers)
+    cdef Py_ssize_t n_grad = n_params
+    cdef Py_ssize_t n_x = 0 if sparse else batch * net.sizes[0]
     cdef Py_ssize_t n_y = batch * net.sizes[net.n_layers]
-    cdef Py_ssize_t n = n_grad + n_x + n_y + batch + workspace_size(net, batch)
-    b.block = malloc(n * itemsize)
+    cdef Py_ssize_t n_work = (sparse_workspace_size(net, batch) if sparse
+                              else workspace_size(net, batch))
+    cdef Py_ssize_t n = n_grad + n_x + n_y + batch + n_work
+    cdef size_t n_bounds = 2 * batch * sizeof(Py_ssize_t) if sparse else 0
+    from nncore._validation import check_bytes
+    check_bytes(n_bounds + n * itemsize,
+                f"the solver's buffers for batches of {batch} rows "
+                f"({'sparse' if sparse else 'dense'} input of {net.sizes[0]} columns)")
+    b.block = malloc(n_bounds + n * itemsize)
     if b.block == NULL:
         raise MemoryError(f"no memory for {n} work entries")
-    b.grad = b.block
+    b.bounds = <Py_ssize_t*>b.block
+    b.grad = <char*>b.block + n_bounds
     b.xb = <char*>b.grad + n_grad * itemsize
     b.yb = <char*>b.xb + n_x * itemsize
     b.swb = <char*>b.yb + n_y * itemsize
@@ -1387,14 +1488,14 @@ cdef bint csr_in_bounds(Py_ssize_t n_rows, Py_ssize_t n_cols, Py_ssize_t nnz,
     return True
 
 
-cdef sk_check(const NetSpec* net, Py_ssize_t n_rows, const floating[:, ::1] X,
+cdef check_solver_input(const NetSpec* net, Py_ssize_t n_rows, const floating[:, ::1] X,
               const floating[::1] x_data, const Py_ssize_t[::1] x_indices,
               const Py_ssize_t[::1] x_indptr, const floating[:, ::1] Y,
               Py_ssize_t n_sw):
     # The checks the disabled bounds checks would have made. X carries the
     # number of columns in CSR mode too (as an array of no rows), and every
     # CSR index is checked against the network's inputs here, whatever the
-    # caller checked: sk_gather writes row entries at those indices.
+    # caller checked: gather_batch writes row entries at those indices.
     check_cols(X.shape[1], net.sizes[0], "X")
     if x_indptr.shape[0] > 0:
         if x_indptr.shape[0] != n_rows + 1 or x_indices.shape[0] != x_data.shape[0]:
@@ -1413,12 +1514,12 @@ cdef sk_check(const NetSpec* net, Py_ssize_t n_rows, const floating[:, ::1] X,
         raise ValueError("sample_weight must have one entry per row")
 
 
-cdef void sk_pointers(const floating[:, ::1] X, const floating[::1] x_data,
+cdef void input_pointers(const floating[:, ::1] X, const floating[::1] x_data,
                       const Py_ssize_t[::1] x_indices, const Py_ssize_t[::1] x_indptr,
                       const floating** xp, const floating** dp,
                       const Py_ssize_t** ip, const Py_ssize_t** pp) noexcept:
-    # Where sk_gather reads X: the dense rows, or the CSR arrays (non-empty
-    # x_indptr); after sk_check. Pointers of empty arrays stay NULL.
+    # Where gather_batch reads X: the dense rows, or the CSR arrays (non-empty
+    # x_indptr); after check_solver_input. Pointers of empty arrays stay NULL.
     if x_indptr.shape[0] > 0:
         pp[0] = &x_indptr[0]
         if x_data.shape[0] > 0:
@@ -1428,16 +1529,38 @@ cdef void sk_pointers(const floating[:, ::1] X, const floating[::1] x_data,
         xp[0] = &X[0, 0]
 
 
-def _sk_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
-              int output, int loss_kind, const floating[:, ::1] X,
-              const floating[::1] x_data, const Py_ssize_t[::1] x_indices,
-              const Py_ssize_t[::1] x_indptr, const floating[:, ::1] Y,
-              const floating[::1] sw, const Py_ssize_t[::1] order,
-              Py_ssize_t batch, int solver, double alpha, double lr,
-              double momentum, double beta1, double beta2, double eps,
-              Py_ssize_t[::1] adam_t, floating[::1] s1, floating[::1] s2):
-    """One epoch of scikit-learn's sgd or adam solver, in place.
+cdef SolverStep solver_options(dict options) except *:
+    # A solver's step from its options (nncore.network, nncore.sklearn):
+    # "solver" (a code of _solver_codes), "alpha", "learning_rate",
+    # "momentum", "beta_1", "beta_2", "epsilon"; the batch's weight sum is
+    # set per step.
+    cdef SolverStep p
+    try:
+        p.solver = options["solver"]
+        p.alpha = options["alpha"]
+        p.lr = options["learning_rate"]
+        p.momentum = options["momentum"]
+        p.beta1 = options["beta_1"]
+        p.beta2 = options["beta_2"]
+        p.eps = options["epsilon"]
+    except KeyError as missing:
+        raise ValueError(f"solver options lack {missing}") from None
+    p.sw_sum = 1
+    if p.solver not in (SOLVER_SGD, SOLVER_NESTEROV, SOLVER_ADAM):
+        raise ValueError(f"unknown solver code {p.solver}")
+    return p
 
+
+def _solver_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
+                  int output, int loss_kind, const floating[:, ::1] X,
+                  const floating[::1] x_data, const Py_ssize_t[::1] x_indices,
+                  const Py_ssize_t[::1] x_indptr, const floating[:, ::1] Y,
+                  const floating[::1] sw, const Py_ssize_t[::1] order,
+                  Py_ssize_t batch, dict options, Py_ssize_t[::1] adam_t,
+                  floating[::1] s1, floating[::1] s2):
+    """One epoch of a solver (sgd with momentum or Nesterov, or adam), in place.
+
+    The solver and its parameters are ``options`` (see solver_options).
     Samples ``order`` (rows of X, or of the CSR matrix x_data, x_indices,
     x_indptr when x_indptr is not empty), ``batch`` at a time; Y holds the
     targets, sw the sample weights (empty: all 1). s1 and s2 are the solver's
@@ -1457,8 +1580,12 @@ def _sk_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
     cdef double total = 0, loss, sq, sw_sum
     cdef Py_ssize_t split, off, sub
     cdef double sub_sum
-    cdef bint by_rows
-    cdef SolverStep step_params
+    cdef bint by_rows, sparse
+    cdef SolverStep step_params = solver_options(options)
+    cdef int solver = step_params.solver
+    cdef double alpha = step_params.alpha, lr = step_params.lr
+    cdef double beta1 = step_params.beta1, beta2 = step_params.beta2
+    cdef CsrRows csr, sub_csr
     cdef const floating* xp = NULL
     cdef const floating* dp = NULL
     cdef const Py_ssize_t* ip = NULL
@@ -1466,12 +1593,10 @@ def _sk_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
     cdef const floating* swp = NULL
     cdef floating* s1p = NULL
     cdef floating* s2p = NULL
-    cdef _SkBuffers b
-    sk_check(&net, n_rows, X, x_data, x_indices, x_indptr, Y, sw.shape[0])
+    cdef _SolverBuffers b
+    check_solver_input(&net, n_rows, X, x_data, x_indices, x_indptr, Y, sw.shape[0])
     if batch < 1:
         raise ValueError("batch must be positive")
-    if solver not in (SOLVER_SGD, SOLVER_NESTEROV, SOLVER_ADAM):
-        raise ValueError(f"unknown solver code {solver}")
     if s1.shape[0] != n_params or (solver == SOLVER_ADAM and s2.shape[0] != n_params):
         raise ValueError("solver state must have the layout of params")
     for k in range(n):
@@ -1479,24 +1604,23 @@ def _sk_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
             raise ValueError(f"order[{k}] = {order[k]} is not a row of X")
     if n == 0:
         return 0.0
-    b = sk_buffers(&net, n_params, min(batch, n), sizeof(floating))
-    sk_pointers(X, x_data, x_indices, x_indptr, &xp, &dp, &ip, &pp)
+    sparse = x_indptr.shape[0] > 0
+    b = solver_buffers(&net, n_params, min(batch, n), sizeof(floating), sparse)
+    input_pointers(X, x_data, x_indices, x_indptr, &xp, &dp, &ip, &pp)
+    csr.values = dp
+    csr.indices = ip
+    csr.bounds = b.bounds
     if sw.shape[0] > 0:
         swp = &sw[0]
     s1p = &s1[0]
     if solver == SOLVER_ADAM:
         s2p = &s2[0]
-    step_params.solver = solver
-    step_params.alpha = alpha
-    step_params.momentum = momentum
-    step_params.beta1 = beta1
-    step_params.beta2 = beta2
-    step_params.eps = eps
     by_rows = False
-    if min(batch, n) > 1:
+    if min(batch, n) > 1 and not sparse:
         # Measured on the epoch's first batch, gathered as the steps gather it.
-        sk_gather(n_features, n_out, xp, dp, ip, pp, &Y[0, 0], swp, &order[0], 0,
-                  min(batch, n), <floating*>b.xb, <floating*>b.yb, <floating*>b.swb)
+        gather_batch(n_features, n_out, xp, pp, &Y[0, 0], swp, &order[0], 0,
+                  min(batch, n), <floating*>b.xb, b.bounds, <floating*>b.yb,
+                  <floating*>b.swb)
         by_rows = rows_beat_blas(&net, &params[0], <floating*>b.xb, n_features,
                                  <floating*>b.yb, n_out, <Py_ssize_t*>NULL,
                                  min(batch, n), <floating*>b.grad, <floating*>b.work)
@@ -1508,18 +1632,23 @@ def _sk_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
         # leaves params, the solver's state and adam_t at the last one.
         todo = min(batch, n - pos)
         with nogil:
-            sk_gather(n_features, n_out, xp, dp, ip, pp, &Y[0, 0], swp, &order[pos],
-                      0, todo, <floating*>b.xb, <floating*>b.yb, <floating*>b.swb)
+            gather_batch(n_features, n_out, xp, pp, &Y[0, 0], swp, &order[pos], 0,
+                      todo, <floating*>b.xb, b.bounds, <floating*>b.yb,
+                      <floating*>b.swb)
             memset(b.grad, 0, n_params * sizeof(floating))
         loss = 0
         sw_sum = 0
         off = 0
         while off < todo:
             sub = min(split, todo - off)
+            sub_csr.values = dp
+            sub_csr.indices = ip
+            sub_csr.bounds = b.bounds + 2 * off
             with nogil:
                 fp_state = nn_flush_subnormals()
-                loss += sk_batch(&net, &params[0], n_params, loss_kind,
+                loss += solver_gradient(&net, &params[0], n_params, loss_kind,
                                  <floating*>b.xb + off * n_features,
+                                 &sub_csr if sparse else <CsrRows*>NULL,
                                  <floating*>b.yb + off * n_out,
                                  <floating*>b.swb + off if swp != NULL else <floating*>NULL,
                                  sub, by_rows, &sub_sum, <floating*>b.grad,
@@ -1535,7 +1664,7 @@ def _sk_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
                 step_params.lr = (lr * sqrt(1 - pow(beta2, <double>(t + 1)))
                                   / (1 - pow(beta1, <double>(t + 1))))
             step_params.sw_sum = sw_sum
-            sq = sk_update(&net, &params[0], <floating*>b.grad, s1p, s2p, &step_params)
+            sq = solver_update(&net, &params[0], <floating*>b.grad, s1p, s2p, &step_params)
             nn_restore_fp(fp_state)
         if solver == SOLVER_ADAM:
             t += 1
@@ -1550,27 +1679,28 @@ def _sk_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
                 if pos >= n:
                     break
                 todo = min(batch, n - pos)
-                sk_gather(n_features, n_out, xp, dp, ip, pp, &Y[0, 0], swp,
-                          &order[pos], 0, todo, <floating*>b.xb, <floating*>b.yb,
+                gather_batch(n_features, n_out, xp, pp, &Y[0, 0], swp, &order[pos], 0,
+                          todo, <floating*>b.xb, b.bounds, <floating*>b.yb,
                           <floating*>b.swb)
                 step_params.lr = lr
                 if solver == SOLVER_ADAM:
                     t += 1
                     step_params.lr = lr * sqrt(1 - pow(beta2, <double>t)) / (1 - pow(beta1, <double>t))
-                if todo == 1:
-                    total += sk_sample_step(
+                if todo == 1 and not sparse:
+                    total += solver_sample_step(
                         &net, &params[0], loss_kind, <floating*>b.xb,
                         <floating*>b.yb, <floating*>b.swb if swp != NULL else <floating*>NULL,
                         s1p, s2p, step_params, <floating*>b.work)
                 else:
                     memset(b.grad, 0, n_params * sizeof(floating))
-                    loss = sk_batch(&net, &params[0], n_params, loss_kind,
-                                    <floating*>b.xb, <floating*>b.yb,
+                    loss = solver_gradient(&net, &params[0], n_params, loss_kind,
+                                    <floating*>b.xb, &csr if sparse else <CsrRows*>NULL,
+                                    <floating*>b.yb,
                                     <floating*>b.swb if swp != NULL else <floating*>NULL,
                                     todo, by_rows, &sw_sum, <floating*>b.grad,
                                     <floating*>b.work)
                     step_params.sw_sum = sw_sum
-                    sq = sk_update(&net, &params[0], <floating*>b.grad, s1p, s2p,
+                    sq = solver_update(&net, &params[0], <floating*>b.grad, s1p, s2p,
                                    &step_params)
                     total += (loss / sw_sum + 0.5 * alpha * sq / sw_sum) * todo
                 pos += todo
@@ -1580,7 +1710,7 @@ def _sk_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hidden,
     return total
 
 
-def _sk_loss_grad(const floating[::1] params, const Py_ssize_t[:, ::1] layout,
+def _solver_loss_grad(const floating[::1] params, const Py_ssize_t[:, ::1] layout,
                   int hidden, int output, int loss_kind,
                   const floating[:, ::1] X, const floating[::1] x_data,
                   const Py_ssize_t[::1] x_indices, const Py_ssize_t[::1] x_indptr,
@@ -1602,25 +1732,29 @@ def _sk_loss_grad(const floating[::1] params, const Py_ssize_t[:, ::1] layout,
     cdef const Py_ssize_t* pp = NULL
     cdef const floating* swp = NULL
     cdef floating* acc = &grad[0]
-    cdef bint by_rows
+    cdef bint by_rows, sparse
     cdef SolverStep gradient_only
-    cdef _SkBuffers b
-    sk_check(&net, n_rows, X, x_data, x_indices, x_indptr, Y, sw.shape[0])
+    cdef CsrRows csr
+    cdef _SolverBuffers b
+    check_solver_input(&net, n_rows, X, x_data, x_indices, x_indptr, Y, sw.shape[0])
     if grad.shape[0] != n_params:
         raise ValueError("grad must have the layout of params")
     if n_rows < 1 or batch < 1:
         raise ValueError("need at least one row and a positive batch")
     batch = min(batch, n_rows)
-    b = sk_buffers(&net, 0, batch, sizeof(floating))
-    sk_pointers(X, x_data, x_indices, x_indptr, &xp, &dp, &ip, &pp)
+    sparse = x_indptr.shape[0] > 0
+    b = solver_buffers(&net, 0, batch, sizeof(floating), sparse)
+    input_pointers(X, x_data, x_indices, x_indptr, &xp, &dp, &ip, &pp)
+    csr.values = dp
+    csr.indices = ip
+    csr.bounds = b.bounds
     if sw.shape[0] > 0:
         swp = &sw[0]
     by_rows = False
-    if batch > 1:
+    if batch > 1 and not sparse:
         # Measured on the first batch, with grad (the output) as scratch.
-        sk_gather(n_features, n_out, xp, dp, ip, pp, &Y[0, 0], swp,
-                  <Py_ssize_t*>NULL, 0, batch, <floating*>b.xb, <floating*>b.yb,
-                  <floating*>b.swb)
+        gather_batch(n_features, n_out, xp, pp, &Y[0, 0], swp, <Py_ssize_t*>NULL, 0,
+                  batch, <floating*>b.xb, b.bounds, <floating*>b.yb, <floating*>b.swb)
         by_rows = rows_beat_blas(&net, <floating*>&params[0], <floating*>b.xb,
                                  n_features, <floating*>b.yb, n_out,
                                  <Py_ssize_t*>NULL, batch, acc, <floating*>b.work)
@@ -1628,11 +1762,12 @@ def _sk_loss_grad(const floating[::1] params, const Py_ssize_t[:, ::1] layout,
     while pos < n_rows:
         with nogil:
             todo = min(batch, n_rows - pos)
-            sk_gather(n_features, n_out, xp, dp, ip, pp, &Y[0, 0], swp,
-                      <Py_ssize_t*>NULL, pos, todo, <floating*>b.xb,
-                      <floating*>b.yb, <floating*>b.swb)
-            loss += sk_batch(&net, <floating*>&params[0], n_params, loss_kind,
-                             <floating*>b.xb, <floating*>b.yb,
+            gather_batch(n_features, n_out, xp, pp, &Y[0, 0], swp, <Py_ssize_t*>NULL,
+                      pos, todo, <floating*>b.xb, b.bounds, <floating*>b.yb,
+                      <floating*>b.swb)
+            loss += solver_gradient(&net, <floating*>&params[0], n_params, loss_kind,
+                             <floating*>b.xb, &csr if sparse else <CsrRows*>NULL,
+                             <floating*>b.yb,
                              <floating*>b.swb if swp != NULL else <floating*>NULL,
                              todo, by_rows, &s, acc, <floating*>b.work)
             sw_sum += s
@@ -1645,12 +1780,12 @@ def _sk_loss_grad(const floating[::1] params, const Py_ssize_t[:, ::1] layout,
         gradient_only.sw_sum = sw_sum
         gradient_only.lr = gradient_only.momentum = 0
         gradient_only.beta1 = gradient_only.beta2 = gradient_only.eps = 0
-        sq = sk_update(&net, <floating*>&params[0], acc, <floating*>NULL,
+        sq = solver_update(&net, <floating*>&params[0], acc, <floating*>NULL,
                        <floating*>NULL, &gradient_only)
     return loss / sw_sum + 0.5 * alpha * sq / sw_sum
 
 
-def _sk_forward(const floating[::1] params, const Py_ssize_t[:, ::1] layout,
+def _solver_forward(const floating[::1] params, const Py_ssize_t[:, ::1] layout,
                 int hidden, int output, const floating[:, ::1] X,
                 const floating[::1] x_data, const Py_ssize_t[::1] x_indices,
                 const Py_ssize_t[::1] x_indptr, floating[:, ::1] out):
@@ -1663,36 +1798,45 @@ def _sk_forward(const floating[::1] params, const Py_ssize_t[:, ::1] layout,
     cdef const floating* dp = NULL
     cdef const Py_ssize_t* ip = NULL
     cdef const Py_ssize_t* pp = NULL
-    cdef const floating* xb
-    cdef _SkBuffers b
-    sk_check(&net, n_rows, X, x_data, x_indices, x_indptr, out, 0)
+    cdef bint sparse
+    cdef CsrRows csr
+    cdef _SolverBuffers b
+    check_solver_input(&net, n_rows, X, x_data, x_indices, x_indptr, out, 0)
     if n_rows == 0:
         return
     batch = min(FORWARD_ROWS, n_rows)
-    b = sk_buffers(&net, 0, batch, sizeof(floating))
-    sk_pointers(X, x_data, x_indices, x_indptr, &xp, &dp, &ip, &pp)
+    sparse = x_indptr.shape[0] > 0
+    b = solver_buffers(&net, 0, batch, sizeof(floating), sparse)
+    input_pointers(X, x_data, x_indices, x_indptr, &xp, &dp, &ip, &pp)
+    csr.values = dp
+    csr.indices = ip
+    csr.bounds = b.bounds
     while pos < n_rows:
         with nogil:
             todo = min(batch, n_rows - pos)
-            if pp != NULL:
-                sk_gather(n_features, n_out, xp, dp, ip, pp, <floating*>NULL,
-                          <floating*>NULL, <Py_ssize_t*>NULL, pos, todo,
-                          <floating*>b.xb, <floating*>NULL, <floating*>NULL)
-                xb = <floating*>b.xb
-            else:
-                xb = xp + pos * n_features
-            if todo == 1:
+            if sparse:
+                # Sparse rows stay sparse: the first layer's product is formed
+                # from their entries in place, one row or many.
+                gather_batch(n_features, n_out, xp, pp, <floating*>NULL, <floating*>NULL,
+                          <Py_ssize_t*>NULL, pos, todo, <floating*>NULL, b.bounds,
+                          <floating*>NULL, <floating*>NULL)
+                batch_pass(&net, <floating*>&params[0], <floating*>NULL, n_features,
+                           <floating*>NULL, <floating*>NULL, <Py_ssize_t*>NULL,
+                           todo, MODE_FORWARD, 0, <floating*>NULL, &out[pos, 0],
+                           <floating*>b.work, &csr)
+            elif todo == 1:
                 # One row: a matrix-vector product, never gemm with m = 1.
-                sample_forward(&net, <floating*>&params[0], xb, <floating*>NULL,
-                               <floating*>b.work, False)
+                sample_forward(&net, <floating*>&params[0], xp + pos * n_features,
+                               <floating*>NULL, <floating*>b.work, False)
                 memcpy(&out[pos, 0], layer_acts(&net, <floating*>b.work, 1,
                                                 net.n_layers - 1),
                        n_out * sizeof(floating))
             else:
-                batch_pass(&net, <floating*>&params[0], xb, n_features,
-                           <floating*>NULL, <floating*>NULL, <Py_ssize_t*>NULL,
-                           todo, MODE_FORWARD, 0, <floating*>NULL, &out[pos, 0],
-                           <floating*>b.work)
+                batch_pass(&net, <floating*>&params[0], xp + pos * n_features,
+                           n_features, <floating*>NULL, <floating*>NULL,
+                           <Py_ssize_t*>NULL, todo, MODE_FORWARD, 0,
+                           <floating*>NULL, &out[pos, 0], <floating*>b.work,
+                           <CsrRows*>NULL)
             pos += todo
         PyErr_CheckSignals()
 

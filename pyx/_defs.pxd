@@ -26,6 +26,15 @@ cdef enum Output:
     OUT_SOFTMAX = 2     # softmax, categorical cross-entropy
     OUT_EXP = 3         # exp (log link), half Poisson deviance (nncore.sklearn)
 
+# The loss a solver reports (its gradient is always that of the output's
+# error: delta = a - t). scikit-learn's definitions, and Network's own.
+cdef enum Loss:
+    LOSS_SQUARED = 0      # half the weighted mean over samples and outputs of (y - p)^2
+    LOSS_POISSON = 1      # sum over outputs of the weighted mean of y log(y / p) - y + p
+    LOSS_LOG = 2          # softmax: -sum_j y_j log clip(p_j)
+    LOSS_BINARY_LOG = 3   # logistic: -sum_j y log clip(p) + (1 - y) log(1 - clip(p))
+    LOSS_NETWORK = 4      # nncore.Network's own error, from the logits (output_row)
+
 # What a batch pass computes after the forward pass.
 cdef enum Mode:
     MODE_FORWARD = 0    # output activations only

@@ -244,7 +244,7 @@ static inline void nn_rows_update_##SUFFIX(Py_ssize_t m, Py_ssize_t n, Py_ssize_
 /* The sweep over a row's n weights, once per variant so that each loop has
  * no branch: BACK is the statement for the error of the layer below (or
  * nothing, for a first layer), STEP the solver's update given wi, gi. */
-#define NN_SK_ROW_LOOP(T, BACK, STEP)                                         \
+#define NN_SOLVER_ROW_LOOP(T, BACK, STEP)                                         \
     _Pragma("omp simd reduction(+:sq)")                                       \
     for (Py_ssize_t i = 0; i < n; ++i) {                                      \
         T wi = w[i], gi = NN_SCALE(d * a[i] + alpha * wi);                    \
@@ -268,20 +268,20 @@ static inline void nn_rows_update_##SUFFIX(Py_ssize_t m, Py_ssize_t n, Py_ssize_
     v[i] = vi;                                                                \
     w[i] = wi + (-r * mi) / (SQRT(vi) + e)
 #define NNCORE_DEFINE_SOLVERS(T, SUFFIX, SQRT)                                \
-static inline double nn_sk_row_momentum_##SUFFIX(                             \
+static inline double nn_solver_row_momentum_##SUFFIX(                             \
     Py_ssize_t n, T d, const T *restrict a, T *restrict w, T *restrict v,     \
     T *restrict back, T alpha, T dd, T r, T mu, int nesterov)                 \
 {                                                                             \
     const int unit = dd == 1;                                                 \
     T sq = 0, g, vn;                                                          \
     if (back != NULL && nesterov) {                                           \
-        NN_SK_ROW_LOOP(T, NN_BACK, NN_NESTEROV(T))                            \
+        NN_SOLVER_ROW_LOOP(T, NN_BACK, NN_NESTEROV(T))                            \
     } else if (back != NULL) {                                                \
-        NN_SK_ROW_LOOP(T, NN_BACK, NN_MOMENTUM(T))                            \
+        NN_SOLVER_ROW_LOOP(T, NN_BACK, NN_MOMENTUM(T))                            \
     } else if (nesterov) {                                                    \
-        NN_SK_ROW_LOOP(T, NN_NO_BACK, NN_NESTEROV(T))                         \
+        NN_SOLVER_ROW_LOOP(T, NN_NO_BACK, NN_NESTEROV(T))                         \
     } else {                                                                  \
-        NN_SK_ROW_LOOP(T, NN_NO_BACK, NN_MOMENTUM(T))                         \
+        NN_SOLVER_ROW_LOOP(T, NN_NO_BACK, NN_MOMENTUM(T))                         \
     }                                                                         \
     g = d / dd;                                                               \
     vn = mu * v[n] - r * g;                                                   \
@@ -289,7 +289,7 @@ static inline double nn_sk_row_momentum_##SUFFIX(                             \
     w[n] += nesterov ? mu * vn - r * g : vn;                                  \
     return sq;                                                                \
 }                                                                             \
-static inline double nn_sk_row_adam_##SUFFIX(                                 \
+static inline double nn_solver_row_adam_##SUFFIX(                                 \
     Py_ssize_t n, T d, const T *restrict a, T *restrict w, T *restrict m,     \
     T *restrict v, T *restrict back, T alpha, T dd, T r, T b1, T b2, T c1,    \
     T c2, T e)                                                                \
@@ -297,9 +297,9 @@ static inline double nn_sk_row_adam_##SUFFIX(                                 \
     const int unit = dd == 1;                                                 \
     T sq = 0, g;                                                              \
     if (back != NULL) {                                                       \
-        NN_SK_ROW_LOOP(T, NN_BACK, NN_ADAM(T, SQRT))                          \
+        NN_SOLVER_ROW_LOOP(T, NN_BACK, NN_ADAM(T, SQRT))                          \
     } else {                                                                  \
-        NN_SK_ROW_LOOP(T, NN_NO_BACK, NN_ADAM(T, SQRT))                       \
+        NN_SOLVER_ROW_LOOP(T, NN_NO_BACK, NN_ADAM(T, SQRT))                       \
     }                                                                         \
     g = d / dd;                                                               \
     m[n] = b1 * m[n] + c1 * g;                                                \
@@ -456,11 +456,11 @@ static double nn_solver_sample_##S(Py_ssize_t m, Py_ssize_t n, Py_ssize_t ld, \
     for (Py_ssize_t j = 0; j < m; ++j) {                                      \
         Py_ssize_t row = j * ld;                                              \
         if (p->solver == SOLVER_ADAM)                                         \
-            sq += nn_sk_row_adam_##S(n, delta[j], a, W + row, s1 + row,       \
+            sq += nn_solver_row_adam_##S(n, delta[j], a, W + row, s1 + row,       \
                                      s2 + row, back, p->alpha, p->dd, p->r,   \
                                      p->b1, p->b2, p->c1, p->c2, p->e);       \
         else                                                                  \
-            sq += nn_sk_row_momentum_##S(n, delta[j], a, W + row, s1 + row,   \
+            sq += nn_solver_row_momentum_##S(n, delta[j], a, W + row, s1 + row,   \
                                          back, p->alpha, p->dd, p->r, p->mu,  \
                                          p->solver == SOLVER_NESTEROV);       \
     }                                                                         \
@@ -531,7 +531,7 @@ const nn_kernels NN_TABLE = {
 #undef NNCORE_DEFINE_LOOPS
 #undef NNCORE_DEFINE_SOLVERS
 #undef NN_SCALE
-#undef NN_SK_ROW_LOOP
+#undef NN_SOLVER_ROW_LOOP
 #undef NN_BACK
 #undef NN_NO_BACK
 #undef NN_MOMENTUM

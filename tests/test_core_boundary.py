@@ -6,7 +6,7 @@ The first cases are issue 11's heap overflow: a fitted estimator whose
 ``coefs_[0]`` was replaced by one with fewer input rows, then given a CSR
 matrix with more columns, made the core write past the end of its gathered
 rows (SIGSEGV, or silent heap corruption under ASan: heap-buffer-overflow in
-``sk_gather``).
+``gather_batch``).
 """
 import numpy as np
 import pytest
@@ -76,18 +76,20 @@ def test_core_checks_csr_structure_itself(indices, indptr, message):
     dense = np.zeros((0, 3))
     out = np.empty((2, 2))
     with pytest.raises(ValueError, match=message):
-        core._sk_forward(params, table, 1, 0, dense, data, indices, indptr, out)
+        core._solver_forward(params, table, 1, 0, dense, data, indices, indptr, out)
     Y = np.zeros((2, 2))
     empty = np.zeros(0)
     with pytest.raises(ValueError, match=message):
-        core._sk_loss_grad(params, table, 1, 0, 0, dense, data, indices, indptr, Y,
-                           empty, 0.0, np.empty_like(params), 16)
+        core._solver_loss_grad(params, table, 1, 0, 0, dense, data, indices, indptr, Y,
+                               empty, 0.0, np.empty_like(params), 16)
     order = np.arange(2, dtype=np.intp)
     t = np.zeros(1, dtype=np.intp)
     with pytest.raises(ValueError, match=message):
-        core._sk_epoch(params, table, 1, 0, 0, dense, data, indices, indptr, Y, empty,
-                       order, 1, 1, 0.0, 0.1, 0.0, 0.9, 0.999, 1e-8, t,
-                       np.zeros_like(params), np.zeros_like(params))
+        core._solver_epoch(params, table, 1, 0, 0, dense, data, indices, indptr, Y, empty,
+                           order, 1, {"solver": 1, "alpha": 0.0, "learning_rate": 0.1,
+                                      "momentum": 0.0, "beta_1": 0.9, "beta_2": 0.999,
+                                      "epsilon": 1e-8}, t,
+                           np.zeros_like(params), np.zeros_like(params))
 
 
 def test_core_checks_dense_and_csr_width_against_layout():
@@ -99,5 +101,26 @@ def test_core_checks_dense_and_csr_width_against_layout():
     indices = np.array([2], dtype=np.intp)
     indptr = np.array([0, 1], dtype=np.intp)
     with pytest.raises(ValueError, match="X has 5 columns, expected 3"):
-        core._sk_forward(params, table, 1, 0, np.zeros((0, 5)), data, indices, indptr,
+        core._solver_forward(params, table, 1, 0, np.zeros((0, 5)), data, indices, indptr,
                          np.empty((1, 2)))
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"epsilon": None}, "solver options lack 'epsilon'"),
+    ({"solver": 99}, "unknown solver code 99"),
+])
+def test_solver_options_are_checked(change, message):
+    params, table = _net([3, 4, 2])
+    options = {"solver": _core._solver_codes()["adam"], "alpha": 0.0,
+               "learning_rate": 0.1, "momentum": 0.0, "beta_1": 0.9, "beta_2": 0.999,
+               "epsilon": 1e-8}
+    options.update(change)
+    options = {key: value for key, value in options.items() if value is not None}
+    X, Y = np.zeros((2, 3)), np.zeros((2, 2))
+    before = params.copy()
+    with pytest.raises(ValueError, match=message):
+        _core._solver_epoch(params, table, 1, 0, 0, X, np.zeros(0), np.zeros(0, np.intp),
+                            np.zeros(0, np.intp), Y, np.zeros(0), np.arange(2), 1, options,
+                            np.zeros(1, np.intp), np.zeros_like(params),
+                            np.zeros_like(params))
+    np.testing.assert_array_equal(params, before)

@@ -227,15 +227,20 @@ def test_fit_without_shuffle_is_in_order(simd, dtype, rng):
     assert_same_params(net, ref, dtype, "after 2 epochs")
 
 
-def test_gemm_shim_matches_numpy(simd, dtype, rng):
+@pytest.mark.parametrize("m", [1, 3])
+@pytest.mark.parametrize("beta", [2.0, 0.0])
+def test_gemm_shim_matches_numpy(simd, dtype, rng, m, beta):
+    # m = 1 goes through gemv; beta = 0 must not read C (NaN there).
     core = nncore.network._core
     for trans_a in (False, True):
         for trans_b in (False, True):
-            A = rng.normal(size=(5, 3) if trans_a else (3, 5)).astype(dtype)
+            A = rng.normal(size=(5, m) if trans_a else (m, 5)).astype(dtype)
             B = rng.normal(size=(4, 5) if trans_b else (5, 4)).astype(dtype)
-            C = rng.normal(size=(3, 4)).astype(dtype)
-            expected = 0.5 * ((A.T if trans_a else A) @ (B.T if trans_b else B)) + 2 * C
-            core._py_gemm(trans_a, trans_b, 0.5, A, B, 2.0, C)
+            C = rng.normal(size=(m, 4)).astype(dtype) if beta else np.full((m, 4), np.nan, dtype)
+            expected = 0.5 * ((A.T if trans_a else A) @ (B.T if trans_b else B))
+            if beta:
+                expected += beta * C
+            core._py_gemm(trans_a, trans_b, 0.5, A, B, beta, C)
             assert_close(C, expected, dtype, f"gemm trans_a={trans_a} trans_b={trans_b}")
 
 

@@ -53,7 +53,7 @@ CHILD = textwrap.dedent("""
 
 
 def run_capped(body, cap_gib=2.0, prepare="pass", args=()):
-    source = (CHILD.replace("PREPARE", prepare).replace("CAP_GIB", repr(cap_gib))
+    source = (CHILD.replace("PREPARE", textwrap.dedent(prepare).strip()).replace("CAP_GIB", repr(cap_gib))
               .replace("BODY", textwrap.dedent(body).strip()))
     done = subprocess.run([sys.executable, "-c", source, *args], capture_output=True,
                           text=True, timeout=300)
@@ -160,3 +160,36 @@ def test_one_hot_targets_larger_than_memory_are_refused():
                                          r"1048576 classes would need 781\.2 GiB"):
         net.fit(X, y)
     np.testing.assert_array_equal(net.params, before)
+
+
+@pytest.mark.skipif("asan" in os.environ.get("LD_PRELOAD", ""),
+                    reason="AddressSanitizer's quarantine keeps freed memory mapped")
+@pytest.mark.parametrize("solver, cap_gib", [("adam", 1.5), ("sgd", 1.5), ("lbfgs", 4.0)])
+def test_sparse_input_is_never_densified(solver, cap_gib):
+    # 200 rows of 2,000,000 columns, 5 entries a row, fitted and predicted: a
+    # batch densified in the core would be 200 rows of 16 MB each, 3.2 GB,
+    # past the cap. Kept sparse, the fits need the weights and the solver's
+    # state (64 MB a copy), and lbfgs SciPy's L-BFGS-B workspace besides
+    # (about 3 GiB of address space, as much as scikit-learn's own fit).
+    pytest.importorskip("sklearn")
+    result = run_capped("""
+        import warnings
+        from nncore.sklearn import MLPClassifier
+        est = MLPClassifier(hidden_layer_sizes=(4,), solver=sys.argv[1], max_iter=2,
+                            batch_size=200, random_state=0)
+        def fit_and_predict():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                est.fit(X, y)
+            proba = est.predict_proba(X)
+            assert proba.shape == (200, 3) and np.all(np.isfinite(proba))
+        results["fit"] = attempt(fit_and_predict)
+    """, cap_gib=cap_gib, args=[solver], prepare="""
+        import scipy.sparse as sp
+        rng = np.random.default_rng(0)
+        rows = np.repeat(np.arange(200), 5)
+        cols = rng.integers(0, 2_000_000, size=1000)
+        X = sp.csr_matrix((rng.random(1000), (rows, cols)), shape=(200, 2_000_000))
+        y = np.arange(200) % 3
+    """)
+    assert result["results"]["fit"] == ["ok", ""]

@@ -4,8 +4,8 @@
 Subcommands, one module each: ``demo`` (train on a shipped or generated data
 set and report accuracy and speed), ``train`` (a network from a CSV, TSV,
 Parquet or NumPy file), ``predict`` (with a trained model), ``info``
-(describe a model) and ``bench`` (a quick speed table against other
-implementations). Shared: ``_util`` (errors, argument types, safe printing),
+(describe a model), ``export`` (as ONNX) and ``bench`` (a quick speed table
+against other implementations). Shared: ``_util`` (errors, argument types, safe printing),
 ``_data`` (reading tables, through pandas), ``_meta`` (the model's metadata,
 kept inside the model file, and the version-1 sidecar); the preprocessing it
 describes is ``nncore._preprocess`` (NumPy only).
@@ -25,7 +25,7 @@ import sys
 
 from .. import __version__
 from ..exceptions import ModelFileError
-from . import bench, demo, info, predict, train
+from . import bench, demo, export, info, predict, train
 from ._util import EXIT_ERROR, EXIT_INTERRUPTED, CommandError, memory_message, shown
 from .demo import make_moons
 
@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
         "'nncore demo'.")
     parser.add_argument("--version", action="version", version=f"nncore {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (demo, train, predict, info, bench):
+    for module in (demo, train, predict, info, export, bench):
         module.add_parser(commands)
     return parser
 
