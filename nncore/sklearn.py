@@ -73,9 +73,13 @@ from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 from sklearn.neural_network import MLPClassifier as _SkMLPClassifier  # noqa: E402
 from sklearn.neural_network import MLPRegressor as _SkMLPRegressor  # noqa: E402
-from sklearn.neural_network._base import LOSS_FUNCTIONS  # noqa: E402
-from sklearn.neural_network._stochastic_optimizers import (  # noqa: E402
-    AdamOptimizer, SGDOptimizer)
+try:  # the private modules this module relies on (see _SURFACE below)
+    from sklearn.neural_network._base import LOSS_FUNCTIONS
+    from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOptimizer
+except ImportError as exc:  # pragma: no cover - a release outside the range
+    raise ImportError(f"nncore.sklearn supports {_SUPPORTED_TEXT}; the installed "
+                      f"scikit-learn {sklearn.__version__} lacks a private module "
+                      f"these releases have: {exc}") from exc
 from sklearn.utils import shuffle  # noqa: E402
 from sklearn.utils.validation import check_is_fitted  # noqa: E402
 
