@@ -143,19 +143,22 @@ class _Blas:
         self._active = 0
         self._original: list[int | None] = []
         self._current = 0
+        self._restoring = False     # a restore of _original under way
         # The threads nncore last ran with, and when: its own share of the
         # load average, which fades with the average's one-minute decay.
         self._last = 0
         self._last_time = 0.0
 
     def _room(self, want: int) -> int:
-        # At most want threads, and no more than the cores others leave idle.
+        # At most want threads, never more than the cores, and no more than
+        # the cores others leave idle.
+        cores = available_cores()
         try:
             load = os.getloadavg()[0]
-        except (AttributeError, OSError):    # not available here
-            return want
+        except (AttributeError, OSError):    # not available here (Windows)
+            return min(want, cores)
         own = self._last * math.exp(-(time.monotonic() - self._last_time) / 60.0)
-        idle = available_cores() - load + own
+        idle = cores - load + own
         return max(1, min(want, int(idle + 0.5)))
 
     def _libraries(self) -> list[Any]:
@@ -192,29 +195,61 @@ class _Blas:
         with self._lock:
             libraries = self._libraries()
             self._active += 1
-            if self._active == 1:
-                self._original = [library.get_num_threads() for library in libraries]
-                self._current = 0
-            want = threads if self._active == 1 else 1
-            if want > 1:
-                want = self._room(want)
-            self._last, self._last_time = want, time.monotonic()
-            if want != self._current:
-                self._set(libraries, [None if self._current == 0 and had == want
-                                      else want for had in self._original])
-                self._current = want
-                _core._note_blas_threads(want)
+            try:
+                if self._active == 1 and self._restoring:
+                    # The last restore was cut short (Ctrl-C): the libraries
+                    # may still hold nncore's setting, so _original stands,
+                    # and every library is set, whatever it seems to hold.
+                    self._restoring = False
+                    self._current = -1
+                elif self._active == 1:
+                    self._original = []     # nothing to restore until read
+                    self._original = [library.get_num_threads() for library in libraries]
+                    self._current = 0
+                want = threads if self._active == 1 else 1
+                if want > 1:
+                    want = self._room(want)
+                self._last, self._last_time = want, time.monotonic()
+                if want != self._current:
+                    self._set(libraries, [None if self._current == 0 and had == want
+                                          else want for had in self._original])
+                    self._current = want
+                    _core._note_blas_threads(want)
+            except BaseException:
+                # Ctrl-C or an error before the call's body: no leave() will
+                # follow, so undo this entry here.
+                self._leave_locked()
+                raise
 
     def leave(self) -> None:
         with self._lock:
-            self._active -= 1
-            if self._active == 0:
-                self._set(self._libraries(), [None if had == self._current else had
-                                              for had in self._original])
-                self._current = 0
+            self._leave_locked()
+
+    def _leave_locked(self) -> None:
+        self._active -= 1
+        if self._active == 0:
+            # _current may be 0 (an entry undone before it set anything) or
+            # -1 (unknown): then every library gets its own setting back.
+            self._restoring = True
+            self._set(self._libraries(), [None if had == self._current else had
+                                          for had in self._original])
+            self._restoring = False
+            self._current = 0
+
+    def _forked(self) -> None:
+        # In a child process: none of the parent's calls runs here (their
+        # threads were not forked), and one of them may have held the lock.
+        # The libraries may still hold a running call's setting: the child's
+        # next call puts _original back when it leaves (as after Ctrl-C).
+        self._lock = threading.Lock()
+        if self._active:
+            self._active = 0
+            self._restoring = True
 
 
 _blas = _Blas()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_blas._forked)
 
 
 class limit:

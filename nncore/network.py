@@ -278,7 +278,8 @@ class Network:
     threads : int or None, default None
         The most threads this network's calls use (its BLAS products; see
         ``nncore.set_num_threads``, the default for None). ``fit`` and
-        ``forward`` take their own. Results do not depend on it. Not saved
+        ``forward`` take their own. With more than one, mini-batch training
+        and batched inference may differ from one thread's in the last bits. Not saved
         with the network.
 
     Attributes
@@ -1141,8 +1142,9 @@ class Network:
             Exponent of ``"invscaling"``.
         threads : int or None, default None
             The most threads of this call (None: the network's ``threads``).
-            The weights do not depend on it: the same seed gives the same
-            weights, bit for bit, with any number of threads.
+            With ``threads=1`` the same seed gives the same weights, bit for
+            bit; with more, BLAS may split a mini-batch's products so that
+            the weights differ in the last bits (see docs/guide.md).
 
         Returns
         -------

@@ -1006,8 +1006,10 @@ cdef class Model:
     cdef NetSpec net
     cdef int typenum
     cdef Py_ssize_t n_params, row_work
-    # Most rows a forward call takes by rows (-1: not measured yet).
+    # Most rows a forward call takes by rows (-1: not measured yet), as
+    # measured with rows_limit_threads BLAS threads (the cache's key).
     cdef Py_ssize_t rows_limit
+    cdef int rows_limit_threads
     # One work space kept between forward calls (fresh pages from the OS
     # cost about a tenth of a batch-1024 call), lent to one call at a time;
     # a call that finds it lent out allocates its own. Taken and returned
@@ -1068,8 +1070,14 @@ cdef class Model:
     def rows_max(self):
         """Most rows a ``forward`` call takes through the row loops (BLAS above),
         measured on first use (see calibrate_rows)."""
-        if self.rows_limit < 0:
+        return self.forward_rows_max()
+
+    cdef Py_ssize_t forward_rows_max(self) except -1:
+        # rows_max for the BLAS threads now in effect: a model used with
+        # other threads before takes this count's measurement, not its own.
+        if self.rows_limit < 0 or self.rows_limit_threads != blas_threads:
             self.rows_limit = self.calibrate_rows()
+            self.rows_limit_threads = blas_threads
         return self.rows_limit
 
     cdef Py_ssize_t calibrate_rows(self) except -1:
@@ -1156,9 +1164,7 @@ cdef class Model:
         if path == PATH_AUTO:
             per_row = n == 1
             if 1 < n <= CALIBRATE_MAX_ROWS:
-                if self.rows_limit < 0:
-                    self.rows_limit = self.calibrate_rows()
-                per_row = n <= self.rows_limit
+                per_row = n <= self.forward_rows_max()
         else:
             per_row = path == PATH_ROWS
         return self.run(A, per_row)

@@ -433,7 +433,7 @@ def test_a_network_saved_from_python_gives_raw_outputs(folder, tmp_path):
 def test_no_subcommand_prints_help_and_demo_help_shows_percent(tmp_path):
     results = run_in_one({"none": [], "demo": ["demo", "--help"]}, cwd=tmp_path)
     assert results["none"].returncode == 2 and results["none"].stdout == ""
-    for name in ("demo", "train", "predict", "info", "bench"):
+    for name in ("demo", "train", "predict", "info", "export", "bench"):
         assert name in results["none"].stderr
     text = " ".join(results["demo"].stdout.split())
     assert "80% of a data set" in text and "other 20%," in text and "%%" not in text

@@ -71,3 +71,29 @@ def test_duplicate_entries_add_up():
     assert not duplicated.has_canonical_format
     np.testing.assert_allclose(est.predict(duplicated), est.predict(dense[2:3]),
                                rtol=1e-12)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_large_steps_formed_in_sub_batches_read_the_right_rows(solver):
+    # A step's gradient is formed in sub-batches when the batch times the
+    # parameters is large (_core's STEP_SPLIT_WORK; here 1.2M parameters
+    # split batches of 41 into 18 + 18 + 5): each sub-batch reads its own
+    # rows' CSR ranges. Empty rows included, and an all-zero matrix.
+    rng = np.random.default_rng(2)
+    dense = rng.normal(size=(60, 20000)) * (rng.random((60, 20000)) < 0.002)
+    dense[[5, 17, 18]] = 0
+    y = rng.normal(size=60)
+    for data in (dense, np.zeros_like(dense)):
+        fitted = []
+        for X in (data, sp.csr_matrix(data)):
+            est = MLPRegressor(hidden_layer_sizes=(60,), solver=solver, batch_size=41,
+                               max_iter=2, random_state=0, learning_rate_init=0.01)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                est.fit(X, y)
+            fitted.append(est)
+        for a, b in zip(fitted[0].coefs_ + fitted[0].intercepts_,
+                        fitted[1].coefs_ + fitted[1].intercepts_):
+            np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(fitted[1].loss_curve_, fitted[0].loss_curve_,
+                                   rtol=1e-10)

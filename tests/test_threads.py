@@ -8,8 +8,10 @@ have two cores): a held GIL would stop the other thread's counting almost
 completely. The parallel speed-up itself is a benchmark
 (benchmarks/bench_threads.py), not a test.
 """
+import os
 import threading
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -215,3 +217,147 @@ def test_threads_1_is_bit_reproducible_whatever_ran_before(idle_two_cores, optim
     np.testing.assert_array_equal(results[0], results[2])
     # With 2 threads, the same up to the rounding of the products.
     np.testing.assert_allclose(results[1], results[0], rtol=1e-3, atol=1e-5)
+
+
+def test_an_error_inside_a_limited_call_restores_blas(idle_two_cores):
+    before = scipy_blas_threads()
+    with pytest.raises(ZeroDivisionError):
+        with _threads.limit(1):
+            assert scipy_blas_threads() == [1] * len(before)
+            1 / 0
+    assert scipy_blas_threads() == before
+    with _threads.limit(2):
+        assert scipy_blas_threads() == [2] * len(before)
+
+
+def test_many_threads_of_limited_calls_leave_blas_as_it_was(idle_two_cores):
+    before = scipy_blas_threads()
+    net = nncore.Network([64, 32, 4], seed=0)
+    X = np.random.default_rng(0).random((20000, 64))
+
+    def work(threads):
+        for _ in range(3):
+            net.forward(X, threads=threads)
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(work, [1, 2] * 8))
+    assert scipy_blas_threads() == before
+    with _threads.limit(2):
+        assert scipy_blas_threads() == [2] * len(before)
+
+
+def test_an_interrupt_while_blas_is_being_limited_leaks_nothing(monkeypatch,
+                                                               idle_two_cores):
+    # Ctrl-C can land while enter() is changing the BLAS setting, before the
+    # call's body (and so its leave) is reached: the count of running calls
+    # and the library's setting must not stay behind, or every later call
+    # would see an overlap and run with one thread, and code outside nncore
+    # would keep nncore's setting.
+    blas = _threads._blas
+    before = scipy_blas_threads()
+    real_set = blas._set
+
+    def interrupted(libraries, counts):
+        real_set(libraries, counts)     # the setting changed, then Ctrl-C
+        raise KeyboardInterrupt
+    monkeypatch.setattr(blas, "_set", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        with _threads.limit(2):
+            pytest.fail("the call's body runs after a failed enter")
+    monkeypatch.setattr(blas, "_set", real_set)
+    assert scipy_blas_threads() == before
+    with _threads.limit(2):
+        assert scipy_blas_threads() == [2] * len(before)
+    assert scipy_blas_threads() == before
+
+
+def test_without_a_load_average_threads_stay_within_the_cores(monkeypatch,
+                                                              idle_two_cores):
+    # Windows has no os.getloadavg: a threads option above the cores must
+    # not oversubscribe them (the cliff _threads describes), nor overflow
+    # BLAS's C int.
+    def no_load_average():
+        raise OSError("no load average here")
+    monkeypatch.setattr(_threads.os, "getloadavg", no_load_average)
+    before = scipy_blas_threads()
+    for threads in (64, 2**40):
+        with _threads.limit(threads):
+            assert scipy_blas_threads() == [2] * len(before)
+    assert scipy_blas_threads() == before
+
+
+def test_a_networks_forward_path_follows_the_blas_threads_it_runs_with():
+    # The forward crossover (Model.rows_max) is measured per BLAS thread
+    # count, because the rows and BLAS paths round differently: a network
+    # first used with 2 threads must take, at 1 thread, the path measured
+    # for 1 thread (what any other network of its shape takes), not keep
+    # its first measurement. Measurements are timings, so two thread counts
+    # (stand-ins, noted directly) are looked for that measured differently.
+    sizes = [20, 20, 20]
+    try:
+        _core._note_blas_threads(9001)
+        first = nncore.Network(sizes, dtype="float32")._compiled().rows_max
+        other = None
+        for count in range(9002, 9402):
+            _core._note_blas_threads(count)
+            if nncore.Network(sizes, dtype="float32")._compiled().rows_max != first:
+                other = count
+                break
+        if other is None:
+            pytest.skip("every measurement of the crossover came out the same")
+        expected = nncore.Network(sizes, dtype="float32")._compiled().rows_max
+        model = nncore.Network(sizes, dtype="float32")._compiled()
+        _core._note_blas_threads(9001)
+        assert model.rows_max == first
+        _core._note_blas_threads(other)
+        assert model.rows_max == expected != first
+    finally:
+        _core._note_blas_threads(1)
+
+
+def test_an_interrupt_while_blas_is_being_restored_is_made_good_by_the_next_call(
+        monkeypatch, idle_two_cores):
+    # Ctrl-C as leave() restores the library's setting: the setting nncore
+    # left must not be taken for the library's own by the next call, which
+    # restores the real one when it leaves.
+    blas = _threads._blas
+    before = scipy_blas_threads()
+    real_set = blas._set
+
+    def interrupted(libraries, counts):
+        raise KeyboardInterrupt
+    blas.enter(1)
+    assert scipy_blas_threads() == [1] * len(before)
+    monkeypatch.setattr(blas, "_set", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        blas.leave()
+    monkeypatch.setattr(blas, "_set", real_set)
+    with _threads.limit(2):
+        assert scipy_blas_threads() == [2] * len(before)
+    assert scipy_blas_threads() == before
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
+def test_a_process_forked_during_a_call_starts_with_no_call_running(idle_two_cores):
+    # A child forked while another thread is inside an nncore call has no
+    # such thread: its own calls run alone (not as an overlap, one BLAS
+    # thread, and never restored), and leave its BLAS as it was before.
+    blas = _threads._blas
+    before = scipy_blas_threads()
+    blas.enter(1)                      # the parent's running call
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)   # fork with threads
+            pid = os.fork()
+        if pid == 0:                   # the child: report by exit status only
+            status = 1
+            try:
+                with _threads.limit(2):
+                    ran_with = scipy_blas_threads()
+                status = 0 if ran_with == [2] * len(before) and \
+                    scipy_blas_threads() == before else 3
+            finally:
+                os._exit(status)
+        _, status = os.waitpid(pid, 0)
+    finally:
+        blas.leave()
+    assert os.waitstatus_to_exitcode(status) == 0
