@@ -89,7 +89,7 @@ except ImportError:  # scikit-learn < 1.6: the estimator's own method
     def validate_data(_estimator: Any, /, X: Any, **kwargs: Any) -> Any:
         return _estimator._validate_data(X, **kwargs)
 
-from . import _core, _params  # noqa: E402
+from . import _core, _params, _threads  # noqa: E402
 from ._validation import INT_MAX  # noqa: E402
 
 __all__ = ["MLPClassifier", "MLPRegressor", "SUPPORTED"]
@@ -372,8 +372,12 @@ class _CoreMLP:
         hidden, output, _ = self._nn_codes()
         dense, data, indices, indptr = _core_input(X, params.dtype, int(table[0, 0]))
         out = np.empty((X.shape[0], table[0, -1]), dtype=params.dtype)
-        _core._solver_forward(params, table, hidden, output, dense, data, indices,
-                          indptr, out)
+        # BLAS at nncore's threads (nncore.set_num_threads) for calls large
+        # enough to matter, as Network does.
+        with _threads.limit(_threads.get_num_threads(),
+                            X.shape[0] * int(table[0, :-1] @ table[0, 1:])):
+            _core._solver_forward(params, table, hidden, output, dense, data, indices,
+                                  indptr, out)
         return out
 
     # -- lbfgs: scikit-learn's driver, the core's loss and gradient ------------
@@ -425,9 +429,11 @@ class _CoreMLP:
         flat, grad, order = cache["flat"], cache["grad"], cache["order"]
         flat[order] = packed_coef_inter
         hidden, output, loss = self._nn_codes()
-        value = _core._solver_loss_grad(flat, cache["table"], hidden, output, loss,
-                                        *cache["inputs"], cache["Y"], cache["weights"],
-                                        float(self.alpha), grad, _core.ROWS_PER_PASS)
+        with _threads.limit(_threads.get_num_threads()):
+            value = _core._solver_loss_grad(flat, cache["table"], hidden, output, loss,
+                                            *cache["inputs"], cache["Y"],
+                                            cache["weights"], float(self.alpha), grad,
+                                            _core.ROWS_PER_PASS)
         # A new array each call: L-BFGS-B keeps gradients between calls.
         return cache["loss_type"](value), grad[order]
 
@@ -558,10 +564,12 @@ class _CoreMLP:
                     accumulated_loss = 0.0
                     for part in (range(0, order.shape[0], batch_size) if mixed is not None
                                  else (0,)):
-                        accumulated_loss += _core._solver_epoch(
-                            work, work_table, *codes, dense, data, indices, indptr, Y, sw,
-                            order[part:part + batch_size] if mixed is not None else order,
-                            batch_size, options, t, s1, s2)
+                        with _threads.limit(_threads.get_num_threads()):
+                            accumulated_loss += _core._solver_epoch(
+                                work, work_table, *codes, dense, data, indices, indptr,
+                                Y, sw,
+                                order[part:part + batch_size] if mixed is not None
+                                else order, batch_size, options, t, s1, s2)
                         if mixed is not None:
                             for low, high in zip(self.coefs_ + self.intercepts_, mixed):
                                 low[...] = high
