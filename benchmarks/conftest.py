@@ -175,8 +175,11 @@ class Cell:
         for b, b0 in zip(net.biases, self.biases):
             b[...] = b0
 
-    def run(self, peer, target, setup=None):
+    def run(self, peer, target, setup=None, samples=None):
         """Time ``target`` with pytest-benchmark; returns its last result.
+
+        ``samples``: the samples one call of ``target`` processes, when not
+        ``n_samples(peer)``.
 
         ``setup`` runs before every round, untimed (training resets the weights
         there so every round starts from the same point). One untimed warm-up
@@ -187,7 +190,8 @@ class Cell:
         info = self.benchmark.extra_info
         info.update(peer=peer, mode=self.mode, shape=self.shape, dtype=self.dtype.name,
                     threads=self.threads, batch_size=self.batch_size,
-                    samples=self.n_samples(peer), nncore_simd=nncore.simd,
+                    samples=self.n_samples(peer) if samples is None else samples,
+                    nncore_simd=nncore.simd,
                     blas=blas_summary())
         if peer == "reference":
             info["compute_dtype"] = "float64 (Python float)"
