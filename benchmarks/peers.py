@@ -173,7 +173,6 @@ class JaxMLP:
         self.dtype = np.dtype(dtype)
         self.lr = lr
         self.load(weights, biases)
-        n_out = weights[-1].shape[1]
 
         def forward(params, X):
             A = X
@@ -196,7 +195,6 @@ class JaxMLP:
             # Xb (n_batches, batch, n_in), yb (n_batches, batch)
             return jax.lax.scan(step, params, (Xb, yb))
 
-        self.n_out = n_out
         self._step = jax.jit(step)
         self._epoch = jax.jit(epoch)
         self._predict = jax.jit(lambda params, X: jax.nn.softmax(forward(params, X), axis=1))

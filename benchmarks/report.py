@@ -356,8 +356,8 @@ def main(argv=None):
           "(nncore's); `traffic` = per sample, one compiled forward sweep over every weight "
           "plus (training) one separate update sweep, nothing else; nncore's online "
           "training fuses the first layer's update with the next forward sweep and can "
-          "exceed it. `t1`/`t2`: BLAS "
-          "threads. nncore / best peer > 1: nncore is faster than every other peer. The "
+          "exceed it. `t1`/`t2`: threads of every peer (BLAS, nncore, PyTorch, ONNX "
+          "Runtime's intra-op threads, JAX's CPUs). nncore / best peer > 1: nncore is faster than every other peer. The "
           "reference is pure Python (float64) on a few hundred samples.")
     if any(key[0] == "threads" for key in combined):
         print("\nTwo networks trained at once from two Python threads against one network "
