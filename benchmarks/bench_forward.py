@@ -41,6 +41,25 @@ def test_forward_sklearn(sklearn, cell):
     assert out.shape[1] == cell.sizes[-1] and np.isfinite(out).all()
 
 
+def test_forward_onnxruntime(onnxruntime, cell):
+    """ONNX Runtime on the same network as an ONNX graph; intra-op threads = the cell's."""
+    model = peers.OnnxMLP(cell.weights, cell.biases, cell.dtype, cell.threads)
+    X, _ = cell.data("onnxruntime")
+    out = cell.run("onnxruntime",
+                   lambda: peers.predict_in_batches(model.predict, X, cell.batch_size))
+    assert out.shape[1] == cell.sizes[-1] and np.isfinite(out).all()
+
+
+def test_forward_jax(jax, cell):
+    """JAX, jitted (compiled before timing); pinned to the cell's thread count of CPUs."""
+    model = peers.JaxMLP(cell.weights, cell.biases, cell.dtype)
+    X, _ = cell.data("jax")
+    model.predict(X[:cell.batch_size])      # compile for the batch shape, untimed
+    with peers.pinned(cell.threads):
+        out = cell.run("jax", lambda: peers.predict_in_batches(model.predict, X, cell.batch_size))
+    assert out.shape[1] == cell.sizes[-1] and np.isfinite(np.asarray(out)).all()
+
+
 # Pure Python: only the smallest shape of the grid, and threads do not apply.
 @pytest.mark.parametrize("threads", [1], indirect=True, ids=["threads1"])
 @pytest.mark.parametrize("shape", ["64-32-10"], indirect=True)

@@ -49,6 +49,18 @@ def test_train_sklearn(sklearn, cell):
     assert np.isfinite(loss) and model.weights_finite()
 
 
+def test_train_jax(jax, cell):
+    """JAX: one jitted epoch (lax.scan over the batches), compiled before timing; pinned to
+    the cell's thread count of CPUs."""
+    model = peers.JaxMLP(cell.weights, cell.biases, cell.dtype)
+    data = model.to_jax(*cell.data("jax"), cell.batch_size)
+    model.fit_epoch(data)                   # compile, untimed
+    with peers.pinned(cell.threads):
+        loss = cell.run("jax", lambda: model.fit_epoch(data),
+                        setup=lambda: model.load(cell.weights, cell.biases))
+    assert np.isfinite(loss) and model.weights_finite()
+
+
 # Pure Python: only the smallest shape of the grid, and threads do not apply.
 @pytest.mark.parametrize("threads", [1], indirect=True, ids=["threads1"])
 @pytest.mark.parametrize("shape", ["64-32-10"], indirect=True)

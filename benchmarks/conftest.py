@@ -84,18 +84,31 @@ def dtype(request):
 
 @pytest.fixture(params=THREADS, ids=lambda n: f"threads{n}")
 def threads(request):
-    """BLAS threads for the test (threadpoolctl); 2-thread cells skip without threadpoolctl."""
+    """Threads of the test: BLAS (threadpoolctl) and nncore's own; 2-thread cells skip without threadpoolctl.
+
+    The one place the suite sets nncore's threads. Peers with their own
+    thread settings (PyTorch, ONNX Runtime, JAX) take ``threads`` from here.
+    """
     n = request.param
-    if threadpool_limits is None:
-        if n != 1:
-            pytest.skip("threadpoolctl is not installed: thread count cannot be set")
-        yield n
-        return
-    # Import everything that loads a BLAS first: the limit applies only to
-    # libraries already loaded.
-    import scipy.linalg  # noqa: F401
-    with threadpool_limits(limits=n, user_api="blas"):
-        yield n
+    # nncore.set_num_threads (issue 12) is being written: until it lands,
+    # threadpoolctl's BLAS limit below is all that applies to nncore. This
+    # getattr fallback goes once the API is in (then call it directly).
+    set_num_threads = getattr(nncore, "set_num_threads", None)
+    previous = set_num_threads(n) if set_num_threads is not None else None
+    try:
+        if threadpool_limits is None:
+            if n != 1:
+                pytest.skip("threadpoolctl is not installed: thread count cannot be set")
+            yield n
+            return
+        # Import everything that loads a BLAS first: the limit applies only to
+        # libraries already loaded.
+        import scipy.linalg  # noqa: F401
+        with threadpool_limits(limits=n, user_api="blas"):
+            yield n
+    finally:
+        if set_num_threads is not None:
+            set_num_threads(previous)
 
 
 def blas_summary():
@@ -162,8 +175,11 @@ class Cell:
         for b, b0 in zip(net.biases, self.biases):
             b[...] = b0
 
-    def run(self, peer, target, setup=None):
+    def run(self, peer, target, setup=None, samples=None):
         """Time ``target`` with pytest-benchmark; returns its last result.
+
+        ``samples``: the samples one call of ``target`` processes, when not
+        ``n_samples(peer)``.
 
         ``setup`` runs before every round, untimed (training resets the weights
         there so every round starts from the same point). One untimed warm-up
@@ -174,7 +190,8 @@ class Cell:
         info = self.benchmark.extra_info
         info.update(peer=peer, mode=self.mode, shape=self.shape, dtype=self.dtype.name,
                     threads=self.threads, batch_size=self.batch_size,
-                    samples=self.n_samples(peer), nncore_simd=nncore.simd,
+                    samples=self.n_samples(peer) if samples is None else samples,
+                    nncore_simd=nncore.simd,
                     blas=blas_summary())
         if peer == "reference":
             info["compute_dtype"] = "float64 (Python float)"
@@ -212,6 +229,20 @@ def torch_threads(threads):
     torch.set_num_threads(threads)
     yield torch
     torch.set_num_threads(before)
+
+
+@pytest.fixture
+def onnxruntime():
+    """onnxruntime (and onnx, which builds its graph), or a skip; request it before ``cell``."""
+    pytest.importorskip("onnx")
+    return pytest.importorskip("onnxruntime")
+
+
+@pytest.fixture
+def jax():
+    """JAX, with 64-bit types enabled (see peers.import_jax), or a skip; request it before ``cell``."""
+    pytest.importorskip("jax")
+    return peers.import_jax()
 
 
 @pytest.fixture

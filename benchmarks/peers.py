@@ -11,9 +11,20 @@ The bounds do only part of the work:
   the ceiling for the batch-1 cells.
 
 The peers are ``nncore._peers`` (the implementation ``nncore bench`` runs
-too); this module adds the bounds. Torch and scikit-learn are imported only
-when their wrapper is built, so this module imports without them.
+too); this module adds the bounds and two peers that only the suite runs:
+
+- `OnnxMLP`: ONNX Runtime on the same network built as an ONNX graph
+  (`onnx_graph`), inference only.
+- `JaxMLP`: JAX under ``jax.jit``, training (the epoch's batch loop inside
+  ``jax.lax.scan``) and inference.
+
+Torch, scikit-learn, onnx, onnxruntime and JAX are imported only when their
+wrapper is built, so this module imports without them.
 """
+import contextlib
+import importlib
+import os
+
 import numpy as np
 from scipy.linalg.blas import get_blas_funcs
 
@@ -32,6 +43,192 @@ from nncore._peers import (  # noqa: E402,F401
     make_data,
     predict_in_batches,
 )
+
+
+# ---------------------------------------------------------------------------
+# ONNX Runtime
+# ---------------------------------------------------------------------------
+
+ONNX_OPSET = 17
+
+
+def onnx_graph(weights, biases, dtype):
+    """The network as an ``onnx.ModelProto``: Gemm + Sigmoid per hidden layer, Gemm + Softmax.
+
+    ``weights`` are (n_in, n_out), as ``Network.weights``, so each Gemm is
+    ``A W + b`` with no transpose; the batch dimension is dynamic. The one
+    place the graph is built (``Network.to_onnx`` will replace it).
+    """
+    onnx = importlib.import_module("onnx")
+    helper, numpy_helper = onnx.helper, onnx.numpy_helper
+    dtype = np.dtype(dtype)
+    elem = helper.np_dtype_to_tensor_dtype(dtype)
+    nodes, initializers, name = [], [], "X"
+    last = len(weights) - 1
+    for l, (W, b) in enumerate(zip(weights, biases)):
+        initializers += [numpy_helper.from_array(np.asarray(W, dtype=dtype), f"W{l}"),
+                         numpy_helper.from_array(np.asarray(b, dtype=dtype), f"b{l}")]
+        nodes.append(helper.make_node("Gemm", [name, f"W{l}", f"b{l}"], [f"Z{l}"]))
+        if l < last:
+            nodes.append(helper.make_node("Sigmoid", [f"Z{l}"], [f"A{l}"]))
+            name = f"A{l}"
+    nodes.append(helper.make_node("Softmax", [f"Z{last}"], ["P"], axis=1))
+    graph = helper.make_graph(
+        nodes, "nncore_mlp",
+        [helper.make_tensor_value_info("X", elem, ["batch", weights[0].shape[0]])],
+        [helper.make_tensor_value_info("P", elem, ["batch", weights[-1].shape[1]])],
+        initializers)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", ONNX_OPSET)])
+    onnx.checker.check_model(model)
+    return model
+
+
+class OnnxMLP:
+    """ONNX Runtime's CPU session on `onnx_graph`: ``threads`` intra-op threads, one inter-op.
+
+    ``predict`` is ``session.run`` on a NumPy batch, as a serving user calls it.
+    """
+
+    def __init__(self, weights, biases, dtype, threads):
+        ort = importlib.import_module("onnxruntime")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        model = onnx_graph(weights, biases, dtype)
+        self.session = ort.InferenceSession(model.SerializeToString(), options,
+                                            providers=["CPUExecutionProvider"])
+
+    def predict(self, X):
+        return self.session.run(["P"], {"X": X})[0]
+
+
+# ---------------------------------------------------------------------------
+# JAX
+# ---------------------------------------------------------------------------
+
+def import_jax():
+    """``jax``, with 64-bit types enabled (before any JAX array exists).
+
+    ``jax_enable_x64`` changes only JAX's own default types; arrays made from
+    float32 NumPy data stay float32, and no other peer reads the setting.
+    """
+    jax = importlib.import_module("jax")
+    jax.config.update("jax_enable_x64", True)
+    return jax
+
+
+@contextlib.contextmanager
+def pinned(threads):
+    """Pin every thread of the process to ``threads`` CPUs while inside; restore on exit.
+
+    XLA's CPU thread pools (one thread per core, made when the backend
+    starts) ignore OMP/OPENBLAS/MKL thread variables, so JAX's thread count
+    is limited by affinity. ``os.sched_setaffinity`` takes a thread id on
+    Linux and applies to that thread only: every thread listed in
+    ``/proc/self/task`` is set. Does nothing when ``threads`` is at least the
+    number of CPUs the process may use, or where ``sched_setaffinity`` does
+    not exist.
+    """
+    if not hasattr(os, "sched_setaffinity"):
+        yield
+        return
+    before = os.sched_getaffinity(0)
+    if threads >= len(before):
+        yield
+        return
+    cpus = set(sorted(before)[:threads])
+    tids = _threads()
+    for tid in tids:
+        with contextlib.suppress(OSError):      # a thread may have ended meanwhile
+            os.sched_setaffinity(tid, cpus)
+    try:
+        yield
+    finally:
+        for tid in _threads() | tids:
+            with contextlib.suppress(OSError):
+                os.sched_setaffinity(tid, before)
+
+
+def _threads():
+    """Ids of the process's threads (Linux)."""
+    return {int(tid) for tid in os.listdir("/proc/self/task")}
+
+
+class JaxMLP:
+    """JAX under ``jax.jit``: the same network, loss and plain SGD as the other peers.
+
+    Parameters are a list of (W, b) with W (n_in, n_out). The loss of a batch
+    is the mean cross-entropy of softmax; its gradient comes from
+    ``jax.grad`` and the step is ``p - lr * g``. One epoch is one jitted call:
+    the full batches in order under ``jax.lax.scan`` (XLA fuses the
+    elementwise passes), a shorter last batch by the jitted single step.
+    Calls end with ``block_until_ready`` (JAX dispatches asynchronously).
+    """
+
+    def __init__(self, weights, biases, dtype, lr=LEARNING_RATE):
+        jax = import_jax()
+        jnp = jax.numpy
+        self.jax, self.jnp = jax, jnp
+        self.dtype = np.dtype(dtype)
+        self.lr = lr
+        self.load(weights, biases)
+
+        def forward(params, X):
+            A = X
+            for W, b in params[:-1]:
+                A = jax.nn.sigmoid(A @ W + b)
+            W, b = params[-1]
+            return A @ W + b
+
+        def loss(params, X, y):
+            logp = jax.nn.log_softmax(forward(params, X), axis=1)
+            return -jnp.mean(jnp.take_along_axis(logp, y[:, None], axis=1))
+
+        def step(params, batch):
+            X, y = batch
+            value, grads = jax.value_and_grad(loss)(params, X, y)
+            params = jax.tree_util.tree_map(lambda p, g: p - lr * g, params, grads)
+            return params, value
+
+        def epoch(params, Xb, yb):
+            # Xb (n_batches, batch, n_in), yb (n_batches, batch)
+            return jax.lax.scan(step, params, (Xb, yb))
+
+        self._step = jax.jit(step)
+        self._epoch = jax.jit(epoch)
+        self._predict = jax.jit(lambda params, X: jax.nn.softmax(forward(params, X), axis=1))
+
+    def load(self, weights, biases):
+        jnp = self.jnp
+        self.params = [(jnp.asarray(W, dtype=self.dtype), jnp.asarray(b, dtype=self.dtype))
+                       for W, b in zip(weights, biases)]
+
+    def to_jax(self, X, y, batch_size):
+        """(full batches of X, of y, the rest of X, of y) as JAX arrays, made outside timing."""
+        jnp = self.jnp
+        n_full = X.shape[0] // batch_size * batch_size
+        shape = (n_full // batch_size, batch_size)
+        return (jnp.asarray(X[:n_full].reshape(shape + X.shape[1:]), dtype=self.dtype),
+                jnp.asarray(y[:n_full].reshape(shape), dtype=jnp.int32),
+                jnp.asarray(X[n_full:], dtype=self.dtype), jnp.asarray(y[n_full:], dtype=jnp.int32))
+
+    def fit_epoch(self, data):
+        """One epoch over `to_jax`'s batches; returns the mean loss."""
+        Xb, yb, X_rest, y_rest = data
+        params, losses = self._epoch(self.params, Xb, yb)
+        total = float(losses.sum()) * Xb.shape[1]
+        if X_rest.shape[0]:
+            params, value = self._step(params, (X_rest, y_rest))
+            total += float(value) * X_rest.shape[0]
+        self.params = self.jax.block_until_ready(params)
+        return total / (Xb.shape[0] * Xb.shape[1] + X_rest.shape[0])
+
+    def predict(self, X):
+        return self._predict(self.params, X).block_until_ready()
+
+    def weights_finite(self):
+        return all(bool(np.isfinite(np.asarray(p)).all()) for layer in self.params for p in layer)
 
 
 # ---------------------------------------------------------------------------
