@@ -90,11 +90,7 @@ def threads(request):
     thread settings (PyTorch, ONNX Runtime, JAX) take ``threads`` from here.
     """
     n = request.param
-    # nncore.set_num_threads (issue 12) is being written: until it lands,
-    # threadpoolctl's BLAS limit below is all that applies to nncore. This
-    # getattr fallback goes once the API is in (then call it directly).
-    set_num_threads = getattr(nncore, "set_num_threads", None)
-    previous = set_num_threads(n) if set_num_threads is not None else None
+    previous = nncore.set_num_threads(n)
     try:
         if threadpool_limits is None:
             if n != 1:
@@ -107,8 +103,7 @@ def threads(request):
         with threadpool_limits(limits=n, user_api="blas"):
             yield n
     finally:
-        if set_num_threads is not None:
-            set_num_threads(previous)
+        nncore.set_num_threads(previous)
 
 
 def blas_summary():

@@ -13,8 +13,8 @@ The bounds do only part of the work:
 The peers are ``nncore._peers`` (the implementation ``nncore bench`` runs
 too); this module adds the bounds and two peers that only the suite runs:
 
-- `OnnxMLP`: ONNX Runtime on the same network built as an ONNX graph
-  (`onnx_graph`), inference only.
+- `OnnxMLP`: ONNX Runtime on the same network exported by
+  ``Network.to_onnx`` (`onnx_graph`), inference only.
 - `JaxMLP`: JAX under ``jax.jit``, training (the epoch's batch loop inside
   ``jax.lax.scan``) and inference.
 
@@ -53,34 +53,20 @@ ONNX_OPSET = 17
 
 
 def onnx_graph(weights, biases, dtype):
-    """The network as an ``onnx.ModelProto``: Gemm + Sigmoid per hidden layer, Gemm + Softmax.
+    """The network as an ``onnx.ModelProto``, exported by nncore itself.
 
-    ``weights`` are (n_in, n_out), as ``Network.weights``, so each Gemm is
-    ``A W + b`` with no transpose; the batch dimension is dynamic. The one
-    place the graph is built (``Network.to_onnx`` will replace it).
+    ``weights`` are (n_in, n_out), as ``Network.weights``: they are copied
+    into a Network of those sizes (sigmoid hidden layers, softmax output),
+    whose ``to_onnx`` writes Gemm + Sigmoid per hidden layer and Gemm +
+    Softmax, input ``X`` and output ``Y``, with a dynamic batch dimension:
+    so this peer is ONNX Runtime running nncore's own exported model.
     """
-    onnx = importlib.import_module("onnx")
-    helper, numpy_helper = onnx.helper, onnx.numpy_helper
-    dtype = np.dtype(dtype)
-    elem = helper.np_dtype_to_tensor_dtype(dtype)
-    nodes, initializers, name = [], [], "X"
-    last = len(weights) - 1
+    sizes = [weights[0].shape[0]] + [W.shape[1] for W in weights]
+    net = nncore.Network(sizes, dtype=dtype, seed=0)
     for l, (W, b) in enumerate(zip(weights, biases)):
-        initializers += [numpy_helper.from_array(np.asarray(W, dtype=dtype), f"W{l}"),
-                         numpy_helper.from_array(np.asarray(b, dtype=dtype), f"b{l}")]
-        nodes.append(helper.make_node("Gemm", [name, f"W{l}", f"b{l}"], [f"Z{l}"]))
-        if l < last:
-            nodes.append(helper.make_node("Sigmoid", [f"Z{l}"], [f"A{l}"]))
-            name = f"A{l}"
-    nodes.append(helper.make_node("Softmax", [f"Z{last}"], ["P"], axis=1))
-    graph = helper.make_graph(
-        nodes, "nncore_mlp",
-        [helper.make_tensor_value_info("X", elem, ["batch", weights[0].shape[0]])],
-        [helper.make_tensor_value_info("P", elem, ["batch", weights[-1].shape[1]])],
-        initializers)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", ONNX_OPSET)])
-    onnx.checker.check_model(model)
-    return model
+        net.weights[l][...] = W
+        net.biases[l][...] = b
+    return net.to_onnx(opset=ONNX_OPSET)
 
 
 class OnnxMLP:
@@ -100,7 +86,7 @@ class OnnxMLP:
                                             providers=["CPUExecutionProvider"])
 
     def predict(self, X):
-        return self.session.run(["P"], {"X": X})[0]
+        return self.session.run(["Y"], {"X": X})[0]
 
 
 # ---------------------------------------------------------------------------
