@@ -1520,19 +1520,31 @@ cdef check_solver_input(const NetSpec* net, Py_ssize_t n_rows, const floating[:,
         raise ValueError("sample_weight must have one entry per row")
 
 
-cdef void input_pointers(const floating[:, ::1] X, const floating[::1] x_data,
-                      const Py_ssize_t[::1] x_indices, const Py_ssize_t[::1] x_indptr,
-                      const floating** xp, const floating** dp,
-                      const Py_ssize_t** ip, const Py_ssize_t** pp) noexcept:
-    # Where gather_batch reads X: the dense rows, or the CSR arrays (non-empty
-    # x_indptr); after check_solver_input. Pointers of empty arrays stay NULL.
-    if x_indptr.shape[0] > 0:
+cdef _SolverBuffers read_input(const NetSpec* net, Py_ssize_t n_params,
+                               Py_ssize_t batch, const floating[:, ::1] X,
+                               const floating[::1] x_data,
+                               const Py_ssize_t[::1] x_indices,
+                               const Py_ssize_t[::1] x_indptr, const floating** xp,
+                               const Py_ssize_t** pp, CsrRows* csr):
+    # After check_solver_input: the buffers for batches of up to ``batch``
+    # rows (solver_buffers, sized for dense or sparse input), and where
+    # gather_batch reads X: the dense rows (xp), or the CSR matrix's indptr
+    # (pp) with csr reading its entries into the buffers' bounds. Pointers
+    # of empty arrays stay NULL.
+    cdef bint sparse = x_indptr.shape[0] > 0
+    cdef _SolverBuffers b = solver_buffers(net, n_params, batch, sizeof(floating),
+                                           sparse)
+    csr.values = NULL
+    csr.indices = NULL
+    csr.bounds = b.bounds
+    if sparse:
         pp[0] = &x_indptr[0]
         if x_data.shape[0] > 0:
-            dp[0] = &x_data[0]
-            ip[0] = &x_indices[0]
+            csr.values = &x_data[0]
+            csr.indices = &x_indices[0]
     elif X.shape[0] > 0:
         xp[0] = &X[0, 0]
+    return b
 
 
 cdef SolverStep solver_options(dict options) except *:
@@ -1593,8 +1605,6 @@ def _solver_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hid
     cdef double beta1 = step_params.beta1, beta2 = step_params.beta2
     cdef CsrRows csr, sub_csr
     cdef const floating* xp = NULL
-    cdef const floating* dp = NULL
-    cdef const Py_ssize_t* ip = NULL
     cdef const Py_ssize_t* pp = NULL
     cdef const floating* swp = NULL
     cdef floating* s1p = NULL
@@ -1611,11 +1621,8 @@ def _solver_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hid
     if n == 0:
         return 0.0
     sparse = x_indptr.shape[0] > 0
-    b = solver_buffers(&net, n_params, min(batch, n), sizeof(floating), sparse)
-    input_pointers(X, x_data, x_indices, x_indptr, &xp, &dp, &ip, &pp)
-    csr.values = dp
-    csr.indices = ip
-    csr.bounds = b.bounds
+    b = read_input(&net, n_params, min(batch, n), X, x_data, x_indices, x_indptr,
+                   &xp, &pp, &csr)
     if sw.shape[0] > 0:
         swp = &sw[0]
     s1p = &s1[0]
@@ -1647,8 +1654,7 @@ def _solver_epoch(floating[::1] params, const Py_ssize_t[:, ::1] layout, int hid
         off = 0
         while off < todo:
             sub = min(split, todo - off)
-            sub_csr.values = dp
-            sub_csr.indices = ip
+            sub_csr = csr
             sub_csr.bounds = b.bounds + 2 * off
             with nogil:
                 fp_state = nn_flush_subnormals()
@@ -1733,8 +1739,6 @@ def _solver_loss_grad(const floating[::1] params, const Py_ssize_t[:, ::1] layou
     cdef Py_ssize_t n_features = net.sizes[0], n_out = net.sizes[net.n_layers]
     cdef double loss = 0, sw_sum = 0, s, sq
     cdef const floating* xp = NULL
-    cdef const floating* dp = NULL
-    cdef const Py_ssize_t* ip = NULL
     cdef const Py_ssize_t* pp = NULL
     cdef const floating* swp = NULL
     cdef floating* acc = &grad[0]
@@ -1749,11 +1753,7 @@ def _solver_loss_grad(const floating[::1] params, const Py_ssize_t[:, ::1] layou
         raise ValueError("need at least one row and a positive batch")
     batch = min(batch, n_rows)
     sparse = x_indptr.shape[0] > 0
-    b = solver_buffers(&net, 0, batch, sizeof(floating), sparse)
-    input_pointers(X, x_data, x_indices, x_indptr, &xp, &dp, &ip, &pp)
-    csr.values = dp
-    csr.indices = ip
-    csr.bounds = b.bounds
+    b = read_input(&net, 0, batch, X, x_data, x_indices, x_indptr, &xp, &pp, &csr)
     if sw.shape[0] > 0:
         swp = &sw[0]
     by_rows = False
@@ -1801,8 +1801,6 @@ def _solver_forward(const floating[::1] params, const Py_ssize_t[:, ::1] layout,
     cdef Py_ssize_t n_rows = out.shape[0], pos = 0, todo, batch
     cdef Py_ssize_t n_features = net.sizes[0], n_out = net.sizes[net.n_layers]
     cdef const floating* xp = NULL
-    cdef const floating* dp = NULL
-    cdef const Py_ssize_t* ip = NULL
     cdef const Py_ssize_t* pp = NULL
     cdef bint sparse
     cdef CsrRows csr
@@ -1812,11 +1810,7 @@ def _solver_forward(const floating[::1] params, const Py_ssize_t[:, ::1] layout,
         return
     batch = min(FORWARD_ROWS, n_rows)
     sparse = x_indptr.shape[0] > 0
-    b = solver_buffers(&net, 0, batch, sizeof(floating), sparse)
-    input_pointers(X, x_data, x_indices, x_indptr, &xp, &dp, &ip, &pp)
-    csr.values = dp
-    csr.indices = ip
-    csr.bounds = b.bounds
+    b = read_input(&net, 0, batch, X, x_data, x_indices, x_indptr, &xp, &pp, &csr)
     while pos < n_rows:
         with nogil:
             todo = min(batch, n_rows - pos)
