@@ -69,8 +69,14 @@ def get_num_threads() -> int:
     Returns
     -------
     int
-        The number set by ``set_num_threads``, or by default the cores this
-        process may run on.
+        The number set by ``set_num_threads``; otherwise the environment
+        variable ``NNCORE_NUM_THREADS`` (a positive integer) if it is set;
+        otherwise the cores this process may run on.
+
+    Raises
+    ------
+    ValueError
+        If ``NNCORE_NUM_THREADS`` is set to anything but a positive integer.
 
     Examples
     --------
@@ -78,7 +84,15 @@ def get_num_threads() -> int:
     >>> nncore.get_num_threads() >= 1
     True
     """
-    return _default if _default is not None else available_cores()
+    if _default is not None:
+        return _default
+    variable = os.environ.get("NNCORE_NUM_THREADS", "").strip()
+    if variable:
+        if not variable.isdigit() or int(variable) < 1:
+            raise ValueError(f"NNCORE_NUM_THREADS={variable!r}: must be a positive "
+                             "integer (or unset, for the cores this process may use)")
+        return int(variable)
+    return available_cores()
 
 
 def set_num_threads(threads: int | None) -> int:
@@ -87,8 +101,8 @@ def set_num_threads(threads: int | None) -> int:
     Parameters
     ----------
     threads : int or None
-        At least 1; None goes back to the default, the cores this process
-        may run on. A ``threads`` given to a Network, its ``fit`` or
+        At least 1; None goes back to the default (``NNCORE_NUM_THREADS``
+        if set, else the cores this process may run on). A ``threads`` given to a Network, its ``fit`` or
         ``forward`` takes precedence.
 
     Returns

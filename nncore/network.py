@@ -274,7 +274,8 @@ class Network:
     seed : int, numpy.random.Generator or None, default None
         Seeds the initial weights and, unless ``fit`` is given its own seed,
         the shuffling of the samples. The same integer seed gives the same
-        weights and the same training, bit for bit.
+        weights and, with ``threads=1``, the same training, bit for bit
+        (more BLAS threads may change the last bits of mini-batch steps).
     threads : int or None, default None
         The most threads this network's calls use (its BLAS products; see
         ``nncore.set_num_threads``, the default for None). ``fit`` and

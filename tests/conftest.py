@@ -9,6 +9,13 @@ from helpers import DTYPES
 import nncore
 from nncore import _dispatch
 
+# One thread for every nncore call the tests make, child processes included
+# (they inherit the variable): results are bit-for-bit reproducible only
+# with one BLAS thread, and with more the thread count could change with the
+# machine's load from one call to the next (nncore._threads). The tests of
+# the threads option itself pass their counts explicitly.
+os.environ["NNCORE_NUM_THREADS"] = "1"
+
 
 @pytest.fixture
 def rng():

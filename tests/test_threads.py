@@ -128,7 +128,8 @@ def record_blas_threads_in(monkeypatch, name):
     return seen
 
 
-def test_set_num_threads_validates_and_returns_the_previous_setting():
+def test_set_num_threads_validates_and_returns_the_previous_setting(monkeypatch):
+    monkeypatch.delenv("NNCORE_NUM_THREADS", raising=False)
     previous = nncore.set_num_threads(3)
     try:
         assert nncore.get_num_threads() == 3
@@ -361,3 +362,20 @@ def test_a_process_forked_during_a_call_starts_with_no_call_running(idle_two_cor
     finally:
         blas.leave()
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_the_environment_variable_sets_the_default(monkeypatch):
+    previous = nncore.set_num_threads(None)
+    try:
+        monkeypatch.setenv("NNCORE_NUM_THREADS", "3")
+        assert nncore.get_num_threads() == 3
+        monkeypatch.setenv("NNCORE_NUM_THREADS", "two")
+        with pytest.raises(ValueError, match="NNCORE_NUM_THREADS='two'"):
+            nncore.get_num_threads()
+        monkeypatch.delenv("NNCORE_NUM_THREADS")
+        assert nncore.get_num_threads() == _threads.available_cores()
+        nncore.set_num_threads(2)       # set_num_threads wins over the variable
+        monkeypatch.setenv("NNCORE_NUM_THREADS", "3")
+        assert nncore.get_num_threads() == 2
+    finally:
+        nncore.set_num_threads(previous)
